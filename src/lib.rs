@@ -1,0 +1,11 @@
+//! evcarbon: Monte Carlo uncertainty intervals for the CO2 that Chinese cities' electric
+//! cars shift to the provinces and cities that generate their electricity.
+//!
+//! The crate follows the architecture of the specification: [`config`] parses and
+//! validates a run, [`model`] is the attribution physics of one draw, [`sampling`]
+//! turns uniform variates into parameter values and runs draws in parallel,
+//! [`stats`] aggregates them, [`output`] writes Parquet and the manifest, and [`cli`]
+//! is the command line.
+
+pub mod model;
+pub mod sampling;

@@ -1,0 +1,204 @@
+//! A three-province network worked out by hand.
+//!
+//! Provinces A (importer, I = 500), B (coal exporter, I = 900), C (hydro, I = 100);
+//! links B→A (10 TWh delivered, 5 % loss) and C→A (5 TWh, no loss). Cities: a1 (A,
+//! advanced, D 20, G 5, δ 5 %), a2 (A, D 10, G 0), b1 (B, exporter: D 4, G 12),
+//! b2 (B, D 6, G 2, δ 2 %, thirsty EVs), c1 (C, D = G = 3).
+
+use crate::model::*;
+
+const EV_KWH: f64 = 15.0;
+const EFF: f64 = 0.9;
+/// 7 L/100 km × 2.3 kg/L × 1000 × 1.2 (well to wheel) = 193.2 g/km.
+const ICE_G_PER_KM: f64 = 193.2;
+
+fn network(advanced_a1: bool) -> Network {
+    let provinces = ["A", "B", "C"].map(|id| Province { id: id.into() }).to_vec();
+    let city = |id: &str, province, advanced| City {
+        id: id.into(),
+        name: id.into(),
+        province,
+        tier: if advanced { "tier1".into() } else { "other".into() },
+        advanced,
+    };
+    let cities = vec![
+        city("a1", 0, advanced_a1),
+        city("a2", 0, false),
+        city("b1", 1, false),
+        city("b2", 1, false),
+        city("c1", 2, false),
+    ];
+    let links = vec![Link { from: 1, to: 0 }, Link { from: 2, to: 0 }];
+    Network::new(provinces, cities, links)
+}
+
+fn values(model: &Model) -> ParamValues {
+    let mut v = ParamValues::new(model.network());
+    let mut set = |p: Param, xs: &[f64]| v.get_mut(p).copy_from_slice(xs);
+    set(Param::GenIntensity, &[500.0, 900.0, 100.0]);
+    set(Param::ProvinceConsumptionTwh, &[100.0, 60.0, 30.0]);
+    set(Param::DeliveredTwh, &[10.0, 5.0]);
+    set(Param::Loss, &[0.05, 0.0]);
+    set(Param::CityConsumptionTwh, &[20.0, 10.0, 4.0, 6.0, 3.0]);
+    set(Param::CityGenerationTwh, &[5.0, 0.0, 12.0, 2.0, 3.0]);
+    set(Param::DistributionLoss, &[0.05, 0.0, 0.0, 0.02, 0.0]);
+    set(Param::EvStock, &[100_000.0, 50_000.0, 20_000.0, 30_000.0, 10_000.0]);
+    set(Param::VktKm, &[12_000.0, 10_000.0, 15_000.0, 15_000.0, 10_000.0]);
+    set(Param::EvKwhPer100km, &[EV_KWH, EV_KWH, EV_KWH, 25.0, EV_KWH]);
+    set(Param::ChargingEfficiency, &[EFF; 5]);
+    set(Param::IceLPer100km, &[7.0; 5]);
+    set(Param::GasolineKgco2PerL, &[2.3; 5]);
+    set(Param::GasolineWttUplift, &[0.2; 5]);
+    v
+}
+
+fn run(advanced_a1: bool) -> (Model, Vec<f64>) {
+    let model = Model::new(network(advanced_a1), IceBasis::Wtw);
+    let v = values(&model);
+    let mut out = vec![f64::NAN; model.layout().len()];
+    model.evaluate(&v, &mut model.scratch(), &mut out).expect("valid draw");
+    (model, out)
+}
+
+fn close(actual: f64, expected: f64) {
+    let tol = 1e-12 * expected.abs().max(1.0);
+    assert!((actual - expected).abs() <= tol, "got {actual}, expected {expected}");
+}
+
+#[test]
+fn provincial_pools_by_hand() {
+    let (model, out) = run(true);
+    let lay = model.layout();
+    // A: M = 15, Σ L = 5 (a1 uses its 5 TWh), O = 100 − 15 − 5 = 80.
+    // P_A = (80·500 + 10/0.95·900 + 5·100) / (80 + 15) = 49 973.684… / 95.
+    let p_a = (80.0 * 500.0 + 10.0 / 0.95 * 900.0 + 5.0 * 100.0) / 95.0;
+    close(p_a, 526.038_781_163_434_9);
+    close(out[lay.province(ProvinceMetric::PoolIntensity, 0)], p_a);
+    // B has no imports: its pool is its own generation.
+    close(out[lay.province(ProvinceMetric::PoolIntensity, 1)], 900.0);
+    // Consumption-side intensity of A: (5·500 + 49 973.68…) / (5 + 95).
+    close(
+        out[lay.province(ProvinceMetric::ConsumptionIntensity, 0)],
+        (5.0 * 500.0 + p_a * 95.0) / 100.0,
+    );
+}
+
+#[test]
+fn city_supply_vehicles_and_emissions_by_hand() {
+    let (model, out) = run(true);
+    let lay = model.layout();
+    let get = |m: CityMetric, c: usize| out[lay.city(m, c)];
+    let p_a = 526.038_781_163_434_9;
+    // a1: i = 1 − 5/20 = 0.75; S = (0.25·500 + 0.75·P_A) / 0.95.
+    close(get(CityMetric::ImportShare, 0), 0.75);
+    let s_a1 = (0.25 * 500.0 + 0.75 * p_a) / 0.95;
+    close(get(CityMetric::SupplyIntensity, 0), s_a1);
+    close(get(CityMetric::EvGPerKm, 0), 15.0 / 100.0 / 0.9 * s_a1);
+    close(get(CityMetric::IceGPerKm, 0), ICE_G_PER_KM);
+    // E = 100 000 · 12 000 km · 0.15/0.9 kWh/km / 1e6 = 200 GWh.
+    close(get(CityMetric::EvEnergyGwh, 0), 200.0);
+    close(get(CityMetric::EvTerritorialT, 0), 200.0 * 0.25 * 500.0 / 0.95);
+    close(get(CityMetric::BurdenExportedT, 0), 200.0 * 0.75 * p_a / 0.95);
+    close(get(CityMetric::EvEmissionsT, 0), 200.0 * s_a1);
+    // b1 is self-sufficient: nothing exported, intensity = I_B.
+    close(get(CityMetric::ImportShare, 2), 0.0);
+    assert_eq!(get(CityMetric::BurdenExportedT, 2), 0.0);
+    close(get(CityMetric::SupplyIntensity, 2), 900.0);
+    // b2: i = 2/3 of coal at 900 g/kWh, 2 % distribution loss, 25 kWh/100 km:
+    // S = 900/0.98, ev = 0.25/0.9·S = 255.10… g/km > 193.2 → worse than gasoline.
+    let s_b2 = 900.0 / 0.98;
+    close(get(CityMetric::SupplyIntensity, 3), s_b2);
+    close(get(CityMetric::EvIceRatio, 3), 0.25 / 0.9 * s_b2 / ICE_G_PER_KM);
+    assert_eq!(get(CityMetric::EvWorseThanIce, 3), 1.0);
+    assert_eq!(get(CityMetric::EvWorseThanIce, 0), 0.0);
+}
+
+#[test]
+fn burden_lands_on_the_exporter_city_by_hand() {
+    let (model, out) = run(true);
+    let lay = model.layout();
+    let get = |m: CityMetric, c: usize| out[lay.city(m, c)];
+    let pool_em_a = 80.0 * 500.0 + 10.0 / 0.95 * 900.0 + 5.0 * 100.0;
+    let exported_a = get(CityMetric::BurdenExportedT, 0) + get(CityMetric::BurdenExportedT, 1);
+    let exported_b = get(CityMetric::BurdenExportedT, 3);
+    // B receives its ψ share of A's exported burden plus all of b2's.
+    let landed_b = exported_a * (10.0 / 0.95 * 900.0) / pool_em_a + exported_b;
+    close(out[lay.province(ProvinceMetric::BurdenLandedT, 1)], landed_b);
+    // Q_B = O_B + sent to A = 54 + 10/0.95; b1's surplus is 8 TWh.
+    let q_b = 54.0 + 10.0 / 0.95;
+    close(get(CityMetric::BurdenReceivedT, 2), landed_b * 8.0 / q_b);
+    close(get(CityMetric::NetTransferT, 2), -landed_b * 8.0 / q_b);
+    close(
+        out[lay.province(ProvinceMetric::BurdenRestOfProvinceT, 1)],
+        landed_b * (q_b - 8.0) / q_b,
+    );
+    // c1 is balanced: no surplus, so C's share stays with the rest of the province.
+    assert_eq!(get(CityMetric::BurdenReceivedT, 4), 0.0);
+    assert_eq!(get(CityMetric::NetImporter, 4), 0.0);
+    assert_eq!(get(CityMetric::NetImporter, 0), 1.0);
+    assert_eq!(get(CityMetric::NetImporter, 2), 0.0);
+}
+
+#[test]
+fn headlines_by_hand() {
+    let (model, out) = run(true);
+    let lay = model.layout();
+    assert_eq!(lay.headlines(), Headline::ALL);
+    let h = |k: Headline| out[lay.headline(lay.headlines().iter().position(|&x| x == k).unwrap())];
+    close(h(Headline::AdvancedImportShare), 0.75);
+    // Only b2 is worse than gasoline: ratio 0.25/0.9·900/0.98/193.2 − 1.
+    close(h(Headline::MaxEvPenalty), 0.25 / 0.9 * 900.0 / 0.98 / ICE_G_PER_KM - 1.0);
+    close(h(Headline::EvWorseCityShare), 0.2);
+    // Importers: a1, a2, b2 (3 of 5).
+    close(h(Headline::ImporterCityShare), 0.6);
+    let a1_gap = 1.0 - out[lay.city(CityMetric::EvTerritorialT, 0)] / out[lay.city(CityMetric::EvEmissionsT, 0)];
+    close(h(Headline::AdvancedTerritorialGap), a1_gap);
+}
+
+#[test]
+fn burden_is_conserved() {
+    let (model, out) = run(true);
+    let lay = model.layout();
+    let n = model.network();
+    let exported: f64 = (0..n.cities().len()).map(|c| out[lay.city(CityMetric::BurdenExportedT, c)]).sum();
+    let landed: f64 = (0..n.provinces().len())
+        .map(|p| out[lay.province(ProvinceMetric::BurdenLandedT, p)])
+        .sum();
+    let on_cities: f64 = (0..n.cities().len()).map(|c| out[lay.city(CityMetric::BurdenReceivedT, c)]).sum();
+    let on_rest: f64 = (0..n.provinces().len())
+        .map(|p| out[lay.province(ProvinceMetric::BurdenRestOfProvinceT, p)])
+        .sum();
+    assert!(exported > 0.0);
+    close(landed, exported);
+    close(on_cities + on_rest, exported);
+}
+
+#[test]
+fn ttw_basis_drops_the_well_to_tank_uplift() {
+    let model = Model::new(network(true), IceBasis::Ttw);
+    let v = values(&model);
+    let mut out = vec![0.0; model.layout().len()];
+    model.evaluate(&v, &mut model.scratch(), &mut out).unwrap();
+    close(out[model.layout().city(CityMetric::IceGPerKm, 0)], 7.0 / 100.0 * 2.3 * 1000.0);
+}
+
+#[test]
+fn without_advanced_cities_the_advanced_headlines_are_left_out() {
+    let (model, _) = run(false);
+    assert!(!model.layout().headlines().iter().any(|h| h.needs_advanced_cities()));
+    assert_eq!(model.layout().headlines().len(), 4);
+}
+
+#[test]
+fn an_importing_city_in_an_empty_pool_is_an_error() {
+    let model = Model::new(network(true), IceBasis::Wtw);
+    let mut v = values(&model);
+    // C consumes only what c1 generates locally (1 TWh) and imports nothing, so
+    // O_C = max(1 − 0 − 1, 0) = 0 while c1 needs 2 TWh more.
+    v.get_mut(Param::CityGenerationTwh)[4] = 1.0;
+    v.get_mut(Param::ProvinceConsumptionTwh)[2] = 1.0;
+    let err = model
+        .evaluate(&v, &mut model.scratch(), &mut vec![0.0; model.layout().len()])
+        .unwrap_err();
+    assert_eq!(err, ModelError::EmptyPool { province: "C".into(), city: "c1".into() });
+}

@@ -1,0 +1,483 @@
+//! Validated univariate distributions, sampled by inverse CDF.
+//!
+//! Every distribution maps a uniform variate `u ∈ (0, 1)` to a value through its
+//! quantile function. That single mechanism is what lets entities that share one
+//! underlying variate (a `scope` coarser than the entity) move together
+//! comonotonically, each through its own distribution, and it is what Latin hypercube
+//! and quasi-random designs need as well.
+//!
+//! A [`Dist`] can only be built through [`Dist::new`], which rejects impossible
+//! arguments, so an invalid distribution cannot exist after loading.
+
+use statrs::function::{beta::inv_beta_reg, erf};
+
+/// Distribution family and arguments, as written in a config, before validation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DistSpec {
+    /// A point mass.
+    Fixed { value: f64 },
+    /// Uniform on `[min, max]`.
+    Uniform { min: f64, max: f64 },
+    /// Triangular on `[min, max]` with the given mode.
+    Triangular { min: f64, mode: f64, max: f64 },
+    /// Beta-PERT on `[min, max]`; `shape` is 4 in the classic PERT.
+    Pert {
+        min: f64,
+        mode: f64,
+        max: f64,
+        shape: f64,
+    },
+    /// Normal, optionally truncated to `[min, max]` (either side may be absent).
+    Normal {
+        mean: f64,
+        sd: f64,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    /// Lognormal with `mu` and `sigma` of the natural log of the value.
+    LogNormal { mu: f64, sigma: f64 },
+    /// Beta(alpha, beta) rescaled from `[0, 1]` to `[min, max]`.
+    Beta {
+        alpha: f64,
+        beta: f64,
+        min: f64,
+        max: f64,
+    },
+    /// Gamma with shape `k` and scale `θ` (mean kθ).
+    Gamma { shape: f64, scale: f64 },
+}
+
+/// A validated distribution with its quantile function ready to evaluate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dist {
+    kind: Kind,
+    spec: DistSpec,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Kind {
+    Fixed(f64),
+    Uniform {
+        min: f64,
+        width: f64,
+    },
+    Triangular {
+        min: f64,
+        max: f64,
+        mode_cdf: f64,
+        left_area: f64,
+        right_area: f64,
+    },
+    Normal {
+        mean: f64,
+        sd: f64,
+    },
+    TruncatedNormal {
+        mean: f64,
+        sd: f64,
+        cdf_lo: f64,
+        cdf_width: f64,
+        min: f64,
+        max: f64,
+    },
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+    },
+    Beta {
+        alpha: f64,
+        beta: f64,
+        min: f64,
+        width: f64,
+    },
+    Gamma(statrs::distribution::Gamma),
+}
+
+/// Why a set of distribution arguments is impossible.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DistError {
+    /// An argument is NaN or infinite.
+    #[error("`{0}` must be a finite number")]
+    NotFinite(&'static str),
+    /// An argument that must be positive (or ≥ 0) is not.
+    #[error("`{name}` must be {requirement}, got {value}")]
+    OutOfRange {
+        name: &'static str,
+        requirement: &'static str,
+        value: f64,
+    },
+    /// `min` is not below `max`.
+    #[error("`min` ({min}) must be below `max` ({max})")]
+    EmptyRange { min: f64, max: f64 },
+    /// The mode lies outside `[min, max]`.
+    #[error("`mode` ({mode}) must lie in [min, max] = [{min}, {max}]")]
+    ModeOutside { min: f64, mode: f64, max: f64 },
+}
+
+fn finite(name: &'static str, value: f64) -> Result<f64, DistError> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(DistError::NotFinite(name))
+    }
+}
+
+fn positive(name: &'static str, value: f64) -> Result<f64, DistError> {
+    if finite(name, value)? > 0.0 {
+        Ok(value)
+    } else {
+        Err(DistError::OutOfRange {
+            name,
+            requirement: "> 0",
+            value,
+        })
+    }
+}
+
+fn non_negative(name: &'static str, value: f64) -> Result<f64, DistError> {
+    if finite(name, value)? >= 0.0 {
+        Ok(value)
+    } else {
+        Err(DistError::OutOfRange {
+            name,
+            requirement: "≥ 0",
+            value,
+        })
+    }
+}
+
+fn ordered(min: f64, max: f64) -> Result<(), DistError> {
+    finite("min", min)?;
+    finite("max", max)?;
+    if min < max {
+        Ok(())
+    } else {
+        Err(DistError::EmptyRange { min, max })
+    }
+}
+
+fn mode_inside(min: f64, mode: f64, max: f64) -> Result<(), DistError> {
+    ordered(min, max)?;
+    finite("mode", mode)?;
+    if (min..=max).contains(&mode) {
+        Ok(())
+    } else {
+        Err(DistError::ModeOutside { min, mode, max })
+    }
+}
+
+/// Standard normal quantile Φ⁻¹(u), accurate to a few ulps (via `erfc⁻¹`).
+#[inline]
+pub fn std_normal_quantile(u: f64) -> f64 {
+    -std::f64::consts::SQRT_2 * erf::erfc_inv(2.0 * u)
+}
+
+/// Standard normal CDF Φ(x).
+#[inline]
+pub fn std_normal_cdf(x: f64) -> f64 {
+    0.5 * erf::erfc(-x / std::f64::consts::SQRT_2)
+}
+
+impl Dist {
+    /// Validates the arguments and prepares the quantile function.
+    pub fn new(spec: DistSpec) -> Result<Dist, DistError> {
+        let kind = match spec {
+            DistSpec::Fixed { value } => Kind::Fixed(finite("value", value)?),
+            DistSpec::Uniform { min, max } => {
+                ordered(min, max)?;
+                Kind::Uniform {
+                    min,
+                    width: max - min,
+                }
+            }
+            DistSpec::Triangular { min, mode, max } => {
+                mode_inside(min, mode, max)?;
+                let width = max - min;
+                Kind::Triangular {
+                    min,
+                    max,
+                    mode_cdf: (mode - min) / width,
+                    left_area: width * (mode - min),
+                    right_area: width * (max - mode),
+                }
+            }
+            DistSpec::Pert {
+                min,
+                mode,
+                max,
+                shape,
+            } => {
+                mode_inside(min, mode, max)?;
+                positive("shape", shape)?;
+                let width = max - min;
+                Kind::Beta {
+                    alpha: 1.0 + shape * (mode - min) / width,
+                    beta: 1.0 + shape * (max - mode) / width,
+                    min,
+                    width,
+                }
+            }
+            DistSpec::Normal { mean, sd, min, max } => {
+                finite("mean", mean)?;
+                non_negative("sd", sd)?;
+                Self::normal_kind(mean, sd, min, max)?
+            }
+            DistSpec::LogNormal { mu, sigma } => {
+                finite("mu", mu)?;
+                non_negative("sigma", sigma)?;
+                Kind::LogNormal { mu, sigma }
+            }
+            DistSpec::Beta {
+                alpha,
+                beta,
+                min,
+                max,
+            } => {
+                positive("alpha", alpha)?;
+                positive("beta", beta)?;
+                ordered(min, max)?;
+                Kind::Beta {
+                    alpha,
+                    beta,
+                    min,
+                    width: max - min,
+                }
+            }
+            DistSpec::Gamma { shape, scale } => {
+                positive("shape", shape)?;
+                positive("scale", scale)?;
+                // statrs uses the rate parameterisation.
+                let gamma = statrs::distribution::Gamma::new(shape, 1.0 / scale).map_err(|_| {
+                    DistError::OutOfRange {
+                        name: "scale",
+                        requirement: "a positive number whose reciprocal is finite",
+                        value: scale,
+                    }
+                })?;
+                Kind::Gamma(gamma)
+            }
+        };
+        Ok(Dist { kind, spec })
+    }
+
+    fn normal_kind(mean: f64, sd: f64, min: Option<f64>, max: Option<f64>) -> Result<Kind, DistError> {
+        if min.is_none() && max.is_none() {
+            return Ok(Kind::Normal { mean, sd });
+        }
+        let lo = min.map(|m| finite("min", m)).transpose()?.unwrap_or(f64::NEG_INFINITY);
+        let hi = max.map(|m| finite("max", m)).transpose()?.unwrap_or(f64::INFINITY);
+        if lo >= hi {
+            return Err(DistError::EmptyRange { min: lo, max: hi });
+        }
+        if sd == 0.0 {
+            return Ok(Kind::Fixed(mean.clamp(lo, hi)));
+        }
+        let cdf_lo = std_normal_cdf((lo - mean) / sd);
+        let cdf_hi = std_normal_cdf((hi - mean) / sd);
+        if cdf_hi - cdf_lo <= 1e-12 {
+            // The window holds (almost) no mass: sampling it by inversion is meaningless.
+            return Err(DistError::OutOfRange {
+                name: "min/max",
+                requirement: "a window that holds some of the normal's mass (it lies > 7 sd from the mean)",
+                value: if cdf_hi < 0.5 { hi } else { lo },
+            });
+        }
+        Ok(Kind::TruncatedNormal {
+            mean,
+            sd,
+            cdf_lo,
+            cdf_width: cdf_hi - cdf_lo,
+            min: lo,
+            max: hi,
+        })
+    }
+
+    /// The arguments this distribution was built from.
+    pub fn spec(&self) -> &DistSpec {
+        &self.spec
+    }
+
+    /// Maps a uniform variate `u ∈ (0, 1)` to a value (the quantile function).
+    #[inline]
+    pub fn quantile(&self, u: f64) -> f64 {
+        match &self.kind {
+            Kind::Fixed(v) => *v,
+            Kind::Uniform { min, width } => min + u * width,
+            Kind::Triangular {
+                min,
+                max,
+                mode_cdf,
+                left_area,
+                right_area,
+            } => {
+                if u < *mode_cdf {
+                    min + (u * left_area).sqrt()
+                } else {
+                    max - ((1.0 - u) * right_area).sqrt()
+                }
+            }
+            Kind::Normal { mean, sd } => mean + sd * std_normal_quantile(u),
+            Kind::TruncatedNormal {
+                mean,
+                sd,
+                cdf_lo,
+                cdf_width,
+                min,
+                max,
+            } => (mean + sd * std_normal_quantile(cdf_lo + u * cdf_width)).clamp(*min, *max),
+            Kind::LogNormal { mu, sigma } => (mu + sigma * std_normal_quantile(u)).exp(),
+            Kind::Beta {
+                alpha,
+                beta,
+                min,
+                width,
+            } => min + width * inv_beta_reg(*alpha, *beta, u),
+            Kind::Gamma(gamma) => {
+                use statrs::distribution::ContinuousCDF;
+                gamma.inverse_cdf(u)
+            }
+        }
+    }
+
+    /// The median, used as the distribution's central value.
+    pub fn median(&self) -> f64 {
+        self.quantile(0.5)
+    }
+
+    /// Whether every variate maps to the same value (no random variate needed).
+    pub fn is_degenerate(&self) -> bool {
+        match self.kind {
+            Kind::Fixed(_) => true,
+            Kind::Normal { sd, .. } => sd == 0.0,
+            Kind::LogNormal { sigma, .. } => sigma == 0.0,
+            _ => false,
+        }
+    }
+
+    /// The closed support `[lo, hi]`; an infinite end means the family is unbounded
+    /// on that side. `open_lo` is true where the lower end is never reached (lognormal
+    /// and gamma at 0).
+    pub fn support(&self) -> Support {
+        let closed = |lo: f64, hi: f64| Support {
+            lo,
+            hi,
+            open_lo: false,
+        };
+        match &self.kind {
+            Kind::Fixed(v) => closed(*v, *v),
+            Kind::Uniform { min, width } => closed(*min, min + width),
+            Kind::Triangular { min, max, .. } => closed(*min, *max),
+            Kind::Normal { mean, sd } if *sd == 0.0 => closed(*mean, *mean),
+            Kind::Normal { .. } => closed(f64::NEG_INFINITY, f64::INFINITY),
+            Kind::TruncatedNormal { min, max, .. } => closed(*min, *max),
+            Kind::LogNormal { mu, sigma } if *sigma == 0.0 => closed(mu.exp(), mu.exp()),
+            Kind::LogNormal { .. } | Kind::Gamma(_) => Support {
+                lo: 0.0,
+                hi: f64::INFINITY,
+                open_lo: true,
+            },
+            Kind::Beta { min, width, .. } => closed(*min, min + width),
+        }
+    }
+}
+
+/// The set of values a distribution can produce.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Support {
+    /// Lowest value (may be −∞).
+    pub lo: f64,
+    /// Highest value (may be +∞).
+    pub hi: f64,
+    /// True when `lo` itself is never produced.
+    pub open_lo: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dist(spec: DistSpec) -> Dist {
+        Dist::new(spec).expect("valid")
+    }
+
+    #[test]
+    fn uniform_and_fixed_quantiles() {
+        let d = dist(DistSpec::Uniform { min: 2.0, max: 6.0 });
+        assert_eq!(d.quantile(0.25), 3.0);
+        assert_eq!(dist(DistSpec::Fixed { value: 1.5 }).quantile(0.9), 1.5);
+    }
+
+    #[test]
+    fn triangular_quantile_matches_cdf_by_hand() {
+        // min 0, mode 1, max 4: F(1) = 1/4; F(x) = x²/4 on [0,1].
+        let d = dist(DistSpec::Triangular { min: 0.0, mode: 1.0, max: 4.0 });
+        assert!((d.quantile(0.0625) - 0.5).abs() < 1e-12);
+        // On [1,4]: F(x) = 1 − (4−x)²/12; F(2.5) = 1 − 2.25/12.
+        assert!((d.quantile(1.0 - 2.25 / 12.0) - 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn normal_quantile_reference_values() {
+        // Φ⁻¹(0.975) = 1.959963984540054 (R: qnorm(0.975)).
+        assert!((std_normal_quantile(0.975) - 1.959963984540054).abs() < 1e-13);
+        assert!((std_normal_quantile(0.001) + 3.090232306167813).abs() < 1e-12);
+        let d = dist(DistSpec::Normal { mean: 10.0, sd: 2.0, min: None, max: None });
+        assert_eq!(d.median(), 10.0);
+    }
+
+    #[test]
+    fn truncated_normal_stays_inside_and_has_right_median() {
+        let d = dist(DistSpec::Normal { mean: 0.0, sd: 1.0, min: Some(0.0), max: None });
+        // Half-normal median = Φ⁻¹(0.75) = 0.6744897501960817.
+        assert!((d.median() - 0.674_489_750_196_081_7).abs() < 1e-12);
+        for i in 1..1000 {
+            assert!(d.quantile(i as f64 / 1000.0) >= 0.0);
+        }
+    }
+
+    #[test]
+    fn lognormal_quantile_is_closed_form() {
+        let d = dist(DistSpec::LogNormal { mu: 1.0, sigma: 0.5 });
+        let z = std_normal_quantile(0.9);
+        assert!((d.quantile(0.9) - (1.0 + 0.5 * z).exp()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn pert_and_beta_medians() {
+        // Symmetric PERT: median is the mode.
+        let d = dist(DistSpec::Pert { min: 0.0, mode: 5.0, max: 10.0, shape: 4.0 });
+        assert!((d.median() - 5.0).abs() < 1e-9);
+        // Beta(2, 2) quantile at 0.5 is 0.5, rescaled to [10, 20].
+        let b = dist(DistSpec::Beta { alpha: 2.0, beta: 2.0, min: 10.0, max: 20.0 });
+        assert!((b.median() - 15.0).abs() < 1e-9);
+        // Beta(1, 1) is uniform.
+        let u = dist(DistSpec::Beta { alpha: 1.0, beta: 1.0, min: 0.0, max: 1.0 });
+        assert!((u.quantile(0.3) - 0.3).abs() < 1e-9);
+    }
+
+    #[test]
+    fn gamma_quantile_exponential_case() {
+        // Gamma(1, θ) is exponential: Q(u) = −θ ln(1−u).
+        let d = dist(DistSpec::Gamma { shape: 1.0, scale: 3.0 });
+        let expected = -3.0 * (1.0f64 - 0.7).ln();
+        assert!((d.quantile(0.7) - expected).abs() < 1e-6 * expected);
+    }
+
+    #[test]
+    fn impossible_arguments_are_rejected() {
+        let bad = [
+            DistSpec::Uniform { min: 1.0, max: 1.0 },
+            DistSpec::Triangular { min: 0.0, mode: 5.0, max: 4.0 },
+            DistSpec::Pert { min: 0.0, mode: 1.0, max: 2.0, shape: 0.0 },
+            DistSpec::Normal { mean: 0.0, sd: -1.0, min: None, max: None },
+            DistSpec::Normal { mean: 0.0, sd: 1.0, min: Some(2.0), max: Some(1.0) },
+            DistSpec::LogNormal { mu: 0.0, sigma: -0.1 },
+            DistSpec::Beta { alpha: 0.0, beta: 1.0, min: 0.0, max: 1.0 },
+            DistSpec::Gamma { shape: 1.0, scale: 0.0 },
+            DistSpec::Fixed { value: f64::NAN },
+        ];
+        for spec in bad {
+            assert!(Dist::new(spec.clone()).is_err(), "{spec:?} should be rejected");
+        }
+    }
+}

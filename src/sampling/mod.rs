@@ -1,0 +1,3 @@
+//! Random streams, distributions and the parallel sampler.
+
+pub mod dist;
