@@ -9,3 +9,8 @@
 
 pub mod model;
 pub mod sampling;
+pub mod config;
+pub mod output;
+pub mod cli;
+pub mod pipeline;
+pub mod stats;

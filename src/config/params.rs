@@ -1,0 +1,456 @@
+//! `[params.NAME]` blocks: distribution family, arguments (numbers or table columns)
+//! and scope, resolved into one validated distribution per entity.
+
+use super::diagnostics::{Diagnostics, SourceText};
+use super::tables::{NumericCache, Table};
+use super::toml_read::{Section, kind_of, number};
+use super::DataTables;
+use crate::model::{Level, Network, Param};
+use crate::sampling::{Dist, DistSpec, Scope};
+use toml::de::DeValue;
+
+/// A distribution argument as written: a number or a column of the level's table.
+#[derive(Clone, Debug)]
+enum Arg {
+    Number(f64),
+    Column(String, usize),
+}
+
+/// A `[params.NAME]` block after reading, before resolving against the tables.
+pub(super) struct RawParam {
+    param: Param,
+    offset: usize,
+    scope: Option<(String, usize)>,
+    family: Family,
+    args: Vec<(&'static str, Arg)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Family {
+    Fixed,
+    Uniform,
+    Triangular,
+    Pert,
+    Normal,
+    LogNormal,
+    Beta,
+    Gamma,
+}
+
+impl Family {
+    const ALL: [(&'static str, Family); 8] = [
+        ("fixed", Family::Fixed),
+        ("uniform", Family::Uniform),
+        ("triangular", Family::Triangular),
+        ("pert", Family::Pert),
+        ("normal", Family::Normal),
+        ("lognormal", Family::LogNormal),
+        ("beta", Family::Beta),
+        ("gamma", Family::Gamma),
+    ];
+
+    /// Every argument key the family accepts.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Family::Fixed => &["value"],
+            Family::Uniform => &["min", "max"],
+            Family::Triangular => &["min", "mode", "max"],
+            Family::Pert => &["min", "mode", "max", "shape"],
+            Family::Normal => &["mean", "sd", "cv", "min", "max"],
+            Family::LogNormal => &["median", "gsd", "mean", "cv", "mu", "sigma"],
+            Family::Beta => &["alpha", "beta", "min", "max"],
+            Family::Gamma => &["shape", "scale"],
+        }
+    }
+
+    /// The accepted combinations of arguments, each a (required, optional) pair.
+    fn forms(self) -> &'static [(&'static [&'static str], &'static [&'static str])] {
+        match self {
+            Family::Fixed => &[(&["value"], &[])],
+            Family::Uniform => &[(&["min", "max"], &[])],
+            Family::Triangular => &[(&["min", "mode", "max"], &[])],
+            Family::Pert => &[(&["min", "mode", "max"], &["shape"])],
+            Family::Normal => &[(&["mean", "sd"], &["min", "max"]), (&["mean", "cv"], &["min", "max"])],
+            Family::LogNormal => &[(&["median", "gsd"], &[]), (&["mean", "cv"], &[]), (&["mu", "sigma"], &[])],
+            Family::Beta => &[(&["alpha", "beta"], &["min", "max"])],
+            Family::Gamma => &[(&["shape", "scale"], &[])],
+        }
+    }
+
+    fn describe_forms(self) -> String {
+        self.forms()
+            .iter()
+            .map(|(req, opt)| {
+                let mut s = req.join(" + ");
+                if !opt.is_empty() {
+                    s.push_str(&format!(" (optional: {})", opt.join(", ")));
+                }
+                s
+            })
+            .collect::<Vec<_>>()
+            .join(", or ")
+    }
+}
+
+/// Reads every `[params.*]` block; unknown parameter names and malformed blocks are
+/// reported, and missing parameters too.
+pub(super) fn read_raw(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_, '_>) -> RawParams {
+    let Some(params) = root.table(src, diags, "params") else {
+        if root.get("params").is_none() {
+            root.missing(src, diags, "params", "add a [params.NAME] block for every model parameter");
+        }
+        return RawParams { params: Vec::new(), offset: None, named: Vec::new() };
+    };
+    let mut out = Vec::new();
+    for (key, value) in params.table.iter() {
+        let name = key.get_ref().as_ref();
+        let Some(param) = Param::from_name(name) else {
+            let valid: Vec<_> = Param::ALL.iter().map(|p| p.name()).collect();
+            diags.at_offset(src, key.span().start, format!("params.{name}"), format!("unknown parameter; valid: {}", valid.join(", ")));
+            continue;
+        };
+        let DeValue::Table(table) = value.get_ref() else {
+            diags.at_offset(src, value.span().start, format!("params.{name}"), format!("expected a table, got {}", kind_of(value.get_ref())));
+            continue;
+        };
+        let section = Section {
+            path: format!("params.{name}"),
+            table,
+            offset: key.span().start,
+        };
+        if let Some(raw) = read_one(src, diags, param, &section) {
+            out.push(raw);
+        }
+    }
+    let named = params.table.iter().map(|(k, _)| k.get_ref().to_string()).collect();
+    RawParams { params: out, offset: Some(params.offset), named }
+}
+
+/// The `[params]` blocks that could be read, and where the table starts.
+pub(super) struct RawParams {
+    params: Vec<RawParam>,
+    /// Offset of `[params]` (None when it is absent: already reported).
+    offset: Option<usize>,
+    /// Every key under `[params]`, readable or not (so a broken block is not also
+    /// reported as missing).
+    named: Vec<String>,
+}
+
+fn read_one(src: &SourceText, diags: &mut Diagnostics, param: Param, s: &Section<'_, '_>) -> Option<RawParam> {
+    let family = match s.string(src, diags, "dist") {
+        Some((name, at)) => match Family::ALL.iter().find(|(n, _)| *n == name) {
+            Some(&(_, f)) => Some(f),
+            None => {
+                let valid: Vec<_> = Family::ALL.iter().map(|(n, _)| *n).collect();
+                diags.at_offset(src, at, s.key_path("dist"), format!("unknown distribution `{name}`; valid: {}", valid.join(", ")));
+                None
+            }
+        },
+        None => {
+            if s.get("dist").is_none() {
+                s.missing(src, diags, "dist", "name the distribution, e.g. dist = \"normal\"");
+            }
+            None
+        }
+    };
+    let scope = s.string(src, diags, "scope");
+    let family = family?;
+    let mut allowed = vec!["dist", "scope"];
+    allowed.extend_from_slice(family.keys());
+    s.reject_unknown(src, diags, &allowed);
+
+    let mut args = Vec::new();
+    for &key in family.keys() {
+        let Some(v) = s.get(key) else { continue };
+        let place = s.key_path(key);
+        let arg = match v.get_ref() {
+            DeValue::Table(t) => column_ref(src, diags, &place, t, v.span().start),
+            _ => number(src, diags, &place, v).map(Arg::Number),
+        };
+        if let Some(arg) = arg {
+            args.push((key, arg));
+        }
+    }
+    let present: Vec<&str> = family.keys().iter().copied().filter(|k| s.get(k).is_some()).collect();
+    let fits = family
+        .forms()
+        .iter()
+        .any(|(req, opt)| req.iter().all(|k| present.contains(k)) && present.iter().all(|k| req.contains(k) || opt.contains(k)));
+    if !fits {
+        diags.at_offset(
+            src,
+            s.offset,
+            s.path.clone(),
+            format!("`{}` takes {}; got: {}", family_name(family), family.describe_forms(), if present.is_empty() { "no arguments".into() } else { present.join(", ") }),
+        );
+        return None;
+    }
+    Some(RawParam {
+        param,
+        offset: s.offset,
+        scope,
+        family,
+        args,
+    })
+}
+
+fn family_name(f: Family) -> &'static str {
+    Family::ALL.iter().find(|(_, x)| *x == f).map_or("?", |(n, _)| n)
+}
+
+fn column_ref(src: &SourceText, diags: &mut Diagnostics, place: &str, t: &toml::de::DeTable<'_>, at: usize) -> Option<Arg> {
+    let mut entries = t.iter();
+    match (entries.next(), entries.next()) {
+        (Some((k, v)), None) if k.get_ref().as_ref() == "column" => match v.get_ref() {
+            DeValue::String(name) => Some(Arg::Column(name.to_string(), v.span().start)),
+            other => {
+                diags.at_offset(src, v.span().start, place, format!("`column` must name a column as a string, got {}", kind_of(other)));
+                None
+            }
+        },
+        _ => {
+            diags.at_offset(src, at, place, "expected a number or { column = \"name\" }");
+            None
+        }
+    }
+}
+
+/// Resolves every parameter into (scope, one distribution per entity, range-check
+/// flags), in [`Param::ALL`] order. `None` when anything was wrong (all reported).
+pub(super) fn resolve(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    raw: RawParams,
+    network: &Network,
+    data: &DataTables,
+) -> Option<Vec<(Scope, Vec<Dist>, Vec<bool>)>> {
+    let mut cache = NumericCache::default();
+    let mut out = Vec::with_capacity(Param::ALL.len());
+    let before = diags.len();
+    for p in Param::ALL {
+        let n = network.count(p.level());
+        let resolved = match raw.params.iter().find(|r| r.param == p) {
+            Some(r) => resolve_one(src, diags, r, network, data, &mut cache),
+            // Optional extras default to 0; link parameters are moot without links.
+            None if p.is_optional() || n == 0 => Some((
+                Scope::Global,
+                vec![Dist::new(DistSpec::Fixed { value: 0.0 }).expect("0 is finite"); n],
+                vec![false; n],
+            )),
+            None => {
+                if let Some(offset) = raw.offset.filter(|_| !raw.named.iter().any(|n| n == p.name())) {
+                    diags.at_offset(
+                        src,
+                        offset,
+                        format!("params.{}", p.name()),
+                        format!(
+                            "missing parameter ({} level, unit {}); add a [params.{}] block",
+                            p.level().name(),
+                            p.unit(),
+                            p.name()
+                        ),
+                    );
+                }
+                None
+            }
+        };
+        if let Some(r) = resolved {
+            out.push(r);
+        }
+    }
+    (diags.len() == before && out.len() == Param::ALL.len()).then_some(out)
+}
+
+fn table_for<'d>(data: &'d DataTables, level: Level) -> (usize, Option<&'d Table>) {
+    match level {
+        Level::Province => (0, Some(&data.provinces)),
+        Level::City => (1, Some(&data.cities)),
+        Level::Link => (2, data.links.as_ref()),
+    }
+}
+
+fn resolve_one(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    r: &RawParam,
+    network: &Network,
+    data: &DataTables,
+    cache: &mut NumericCache,
+) -> Option<(Scope, Vec<Dist>, Vec<bool>)> {
+    let p = r.param;
+    let place = format!("params.{}", p.name());
+    let scope = match &r.scope {
+        None => Some(Scope::Own),
+        Some((name, at)) => Scope::for_level(name, p.level()).or_else(|| {
+            diags.at_offset(
+                src,
+                *at,
+                format!("{place}.scope"),
+                format!("`{name}` is not a valid scope for a {}-level parameter; valid: {}", p.level().name(), Scope::names_for(p.level()).join(", ")),
+            );
+            None
+        }),
+    };
+    let n = network.count(p.level());
+    let (table_key, table) = table_for(data, p.level());
+    // Resolve each argument to one value per entity.
+    let mut columns: Vec<(&'static str, Vec<f64>)> = Vec::new();
+    let mut ok = true;
+    for (key, arg) in &r.args {
+        match arg {
+            Arg::Number(x) => columns.push((key, vec![*x; n])),
+            Arg::Column(col, at) => match table {
+                Some(t) if t.has_column(col) => match cache.get(table_key, t, col, diags) {
+                    Some(v) => columns.push((key, v.clone())),
+                    None => ok = false,
+                },
+                Some(t) => {
+                    diags.at_offset(src, *at, format!("{place}.{key}"), format!("column `{col}` is not in {} (it has: {})", t.src.display, t.headers().join(", ")));
+                    ok = false;
+                }
+                None => {
+                    diags.at_offset(src, *at, format!("{place}.{key}"), format!("refers to column `{col}` but [data] names no {} table", p.level().name()));
+                    ok = false;
+                }
+            },
+        }
+    }
+    let scope = scope?;
+    if !ok {
+        return None;
+    }
+    let arg = |key: &str, e: usize| columns.iter().find(|(k, _)| *k == key).map(|(_, v)| v[e]);
+    let mut dists = Vec::with_capacity(n);
+    let mut checked = Vec::with_capacity(n);
+    let mut errors: Vec<(usize, String)> = Vec::new();
+    for e in 0..n {
+        let built = spec_for(r.family, |k| arg(k, e)).and_then(|spec| Dist::new(spec).map_err(|err| err.to_string()));
+        match built.and_then(|d| check_support(p, &d).map(|needs_check| (d, needs_check))) {
+            Ok((d, needs_check)) => {
+                dists.push(d);
+                checked.push(needs_check);
+            }
+            Err(msg) => errors.push((e, msg)),
+        }
+    }
+    report_entity_errors(src, diags, &place, r.offset, &errors, table, r.args.iter().any(|(_, a)| matches!(a, Arg::Column(..))));
+    errors.is_empty().then_some((scope, dists, checked))
+}
+
+/// Reports per-entity problems: with a column argument, at each row of the table
+/// (the first 10, then a count); with constants only, once at the config key.
+fn report_entity_errors(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    place: &str,
+    offset: usize,
+    errors: &[(usize, String)],
+    table: Option<&Table>,
+    uses_columns: bool,
+) {
+    const SHOWN: usize = 10;
+    match table {
+        Some(t) if uses_columns => {
+            for (e, msg) in errors.iter().take(SHOWN) {
+                diags.at(&t.src, Some(t.line(*e)), format!("{} ({place})", t.row_name(*e)), msg.clone());
+            }
+            if errors.len() > SHOWN {
+                diags.at_offset(src, offset, place, format!("… and {} more rows with invalid arguments", errors.len() - SHOWN));
+            }
+        }
+        _ => {
+            if let Some((_, msg)) = errors.first() {
+                diags.at_offset(src, offset, place, msg.clone());
+            }
+        }
+    }
+}
+
+/// Builds the family's arguments for one entity (the form was checked on reading).
+fn spec_for(family: Family, arg: impl Fn(&str) -> Option<f64>) -> Result<DistSpec, String> {
+    let get = |k: &str| arg(k).ok_or_else(|| format!("missing `{k}`"));
+    Ok(match family {
+        Family::Fixed => DistSpec::Fixed { value: get("value")? },
+        Family::Uniform => DistSpec::Uniform { min: get("min")?, max: get("max")? },
+        Family::Triangular => DistSpec::Triangular { min: get("min")?, mode: get("mode")?, max: get("max")? },
+        Family::Pert => DistSpec::Pert {
+            min: get("min")?,
+            mode: get("mode")?,
+            max: get("max")?,
+            shape: arg("shape").unwrap_or(4.0),
+        },
+        Family::Normal => {
+            let mean = get("mean")?;
+            let sd = match (arg("sd"), arg("cv")) {
+                (Some(sd), _) => sd,
+                (None, Some(cv)) if cv < 0.0 => return Err(format!("`cv` must be ≥ 0, got {cv}")),
+                (None, Some(cv)) => cv * mean.abs(),
+                (None, None) => return Err("give `sd` or `cv`".into()),
+            };
+            DistSpec::Normal { mean, sd, min: arg("min"), max: arg("max") }
+        }
+        Family::LogNormal => lognormal(&arg)?,
+        Family::Beta => DistSpec::Beta {
+            alpha: get("alpha")?,
+            beta: get("beta")?,
+            min: arg("min").unwrap_or(0.0),
+            max: arg("max").unwrap_or(1.0),
+        },
+        Family::Gamma => DistSpec::Gamma { shape: get("shape")?, scale: get("scale")? },
+    })
+}
+
+/// The three lognormal parameterisations, converted to (mu, sigma) of the log.
+fn lognormal(arg: &impl Fn(&str) -> Option<f64>) -> Result<DistSpec, String> {
+    if let (Some(median), Some(gsd)) = (arg("median"), arg("gsd")) {
+        if median <= 0.0 {
+            return Err(format!("`median` must be > 0, got {median}"));
+        }
+        if gsd < 1.0 {
+            return Err(format!("`gsd` must be ≥ 1 (a geometric sd), got {gsd}"));
+        }
+        return Ok(DistSpec::LogNormal { mu: median.ln(), sigma: gsd.ln() });
+    }
+    if let (Some(mean), Some(cv)) = (arg("mean"), arg("cv")) {
+        if mean <= 0.0 {
+            return Err(format!("`mean` must be > 0, got {mean}"));
+        }
+        if cv < 0.0 {
+            return Err(format!("`cv` must be ≥ 0, got {cv}"));
+        }
+        let sigma2 = cv.mul_add(cv, 1.0).ln();
+        return Ok(DistSpec::LogNormal { mu: mean.ln() - sigma2 / 2.0, sigma: sigma2.sqrt() });
+    }
+    match (arg("mu"), arg("sigma")) {
+        (Some(mu), Some(sigma)) => Ok(DistSpec::LogNormal { mu, sigma }),
+        _ => Err("give median + gsd, mean + cv, or mu + sigma".into()),
+    }
+}
+
+/// Checks a distribution's support against the parameter's physical range. Returns
+/// whether draws must be checked at run time (an unbounded side meets a bounded range).
+fn check_support(p: Param, d: &Dist) -> Result<bool, String> {
+    let s = d.support();
+    let r = p.range();
+    let mut runtime = false;
+    let outside = |what: &str| {
+        Err(format!(
+            "the distribution's support [{}, {}] leaves the physical range {} of {} ({what}); narrow it or choose other bounds",
+            s.lo,
+            s.hi,
+            r,
+            p.name()
+        ))
+    };
+    if s.lo == f64::NEG_INFINITY {
+        runtime |= r.lo > f64::NEG_INFINITY;
+    } else if s.lo < r.lo || (s.lo == r.lo && r.lo_open && !s.open_lo) {
+        return outside("lower end");
+    }
+    if s.hi == f64::INFINITY {
+        runtime |= r.hi < f64::INFINITY;
+    } else if s.hi > r.hi || (s.hi == r.hi && r.hi_open) {
+        return outside("upper end");
+    }
+    Ok(runtime)
+}

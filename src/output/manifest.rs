@@ -1,0 +1,99 @@
+//! `manifest.json`: provenance, telemetry and the list of files; written last.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::parquet_common::check_provenance;
+use super::{
+    CITY_FILE, HEADLINE_FILE, MANIFEST_FILE, OutputError, OutputFile, PROVINCE_FILE, RunResults,
+};
+
+/// Writer of `manifest.json`.
+pub(super) struct Manifest;
+
+/// JSON layout of the manifest; field order is the key order in the file.
+#[derive(Serialize)]
+struct ManifestJson<'a> {
+    tool: &'static str,
+    tool_version: &'a str,
+    config_path: &'a str,
+    config_sha256: &'a str,
+    seed: u64,
+    draws: u64,
+    sampler: &'a str,
+    levels: &'a [f64],
+    quantile_method: &'a str,
+    quantile_relative_accuracy: f64,
+    rng: &'a str,
+    chunk_size: u64,
+    threads: usize,
+    wall_seconds: f64,
+    draws_per_second: f64,
+    files: [&'static str; 3],
+    headlines_excluded: Vec<Excluded<'a>>,
+    notes: &'a [String],
+}
+
+/// One headline metric left out of the headline table, and why.
+#[derive(Serialize)]
+struct Excluded<'a> {
+    metric: &'a str,
+    reason: &'a str,
+}
+
+impl OutputFile for Manifest {
+    fn file_name(&self) -> &'static str {
+        MANIFEST_FILE
+    }
+
+    fn render(&self, results: &RunResults, path: &Path) -> Result<Vec<u8>, OutputError> {
+        let p = &results.provenance;
+        let t = &results.telemetry;
+        check_provenance(p, path)?;
+        for (column, value) in [
+            ("wall_seconds", t.wall_seconds),
+            ("draws_per_second", t.draws_per_second),
+        ] {
+            if !value.is_finite() {
+                return Err(OutputError::NonFinite {
+                    path: path.to_path_buf(),
+                    row: "telemetry".to_string(),
+                    column: column.to_string(),
+                    value,
+                });
+            }
+        }
+        let manifest = ManifestJson {
+            tool: "evcarbon",
+            tool_version: &p.tool_version,
+            config_path: &p.config_path,
+            config_sha256: &p.config_sha256,
+            seed: p.seed,
+            draws: p.draws,
+            sampler: &p.sampler,
+            levels: &p.levels,
+            quantile_method: &p.quantile_method,
+            quantile_relative_accuracy: p.quantile_relative_accuracy,
+            rng: &p.rng,
+            chunk_size: p.chunk_size,
+            threads: t.threads,
+            wall_seconds: t.wall_seconds,
+            draws_per_second: t.draws_per_second,
+            files: [CITY_FILE, PROVINCE_FILE, HEADLINE_FILE],
+            headlines_excluded: results
+                .excluded_headlines
+                .iter()
+                .map(|(metric, reason)| Excluded { metric, reason })
+                .collect(),
+            notes: &p.notes,
+        };
+        let mut bytes =
+            serde_json::to_vec_pretty(&manifest).map_err(|source| OutputError::Json {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+}

@@ -1,0 +1,151 @@
+//! A whole run: sample a validated config, aggregate, and assemble the result tables.
+
+use crate::config::Config;
+use crate::model::{CityMetric, Headline, ProvinceMetric};
+use crate::output::{CityRow, HeadlineRow, Provenance, ProvinceRow, RunResults, Telemetry};
+use crate::sampling::{CHUNK_SIZE, ChunkPlan, RNG_DESCRIPTION, SamplerError, SamplerRun};
+use crate::stats::{Accumulator, DEFAULT_RELATIVE_ACCURACY};
+use std::time::Instant;
+
+/// How the quantiles are defined and estimated, for the manifest.
+pub const QUANTILE_METHOD: &str = "inverted empirical CDF (Hyndman-Fan type 1: the ceil(q*n)-th smallest draw), \
+     estimated from a mergeable DDSketch-style log-bucket sketch, clamped to the exact min and max; \
+     bounds_mcse by the binomial order-statistic method";
+
+/// Runs the sampler for `config` on `threads` workers.
+pub fn sample(config: &Config, threads: usize, progress: Option<&(dyn Fn(u64) + Sync)>) -> Result<Accumulator, SamplerError> {
+    let layout = config.model.layout();
+    let thresholds = layout
+        .headlines()
+        .iter()
+        .enumerate()
+        .filter_map(|(k, h)| h.reported().map(|r| (layout.headline(k), r)))
+        .collect();
+    SamplerRun {
+        model: &config.model,
+        plan: &config.plan,
+        seed: config.run.seed,
+        chunks: ChunkPlan { draws: config.run.draws },
+        threads,
+        thresholds,
+        progress,
+    }
+    .run()
+}
+
+/// Samples and assembles the results of a run, timing it.
+pub fn run(config: &Config, threads: usize, progress: Option<&(dyn Fn(u64) + Sync)>) -> Result<RunResults, SamplerError> {
+    let started = Instant::now();
+    let acc = sample(config, threads, progress)?;
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let telemetry = Telemetry {
+        threads,
+        wall_seconds,
+        draws_per_second: config.run.draws as f64 / wall_seconds.max(1e-9),
+    };
+    Ok(assemble(config, &acc, telemetry))
+}
+
+/// Builds the output tables from a finished accumulator.
+pub fn assemble(config: &Config, acc: &Accumulator, telemetry: Telemetry) -> RunResults {
+    let net = config.model.network();
+    let layout = config.model.layout();
+    let levels = &config.run.levels;
+    let mut cities = Vec::with_capacity(net.cities().len() * CityMetric::ALL.len());
+    for (c, city) in net.cities().iter().enumerate() {
+        for m in CityMetric::ALL {
+            cities.push(CityRow {
+                city_id: city.id.clone(),
+                city: city.name.clone(),
+                province: net.provinces()[city.province].id.clone(),
+                tier: city.tier.clone(),
+                metric: m.name(),
+                unit: m.unit(),
+                summary: acc.summary(layout.city(m, c), levels),
+            });
+        }
+    }
+    let mut provinces = Vec::new();
+    for (p, province) in net.provinces().iter().enumerate() {
+        for m in ProvinceMetric::ALL {
+            provinces.push(ProvinceRow {
+                province: province.id.clone(),
+                metric: m.name(),
+                unit: m.unit(),
+                summary: acc.summary(layout.province(m, p), levels),
+            });
+        }
+    }
+    let mut threshold = 0;
+    let headlines = layout
+        .headlines()
+        .iter()
+        .enumerate()
+        .map(|(k, h)| {
+            let p_ge_reported = h.reported().map(|_| {
+                threshold += 1;
+                acc.share_at_or_above(threshold - 1)
+            });
+            HeadlineRow {
+                metric: h.name(),
+                unit: h.unit(),
+                description: h.description(),
+                reported: h.reported(),
+                summary: acc.summary(layout.headline(k), levels),
+                p_ge_reported,
+            }
+        })
+        .collect();
+    let excluded_headlines: Vec<(String, String)> = Headline::ALL
+        .into_iter()
+        .filter(|h| !layout.headlines().contains(h))
+        .map(|h| {
+            let reason = format!(
+                "no city has a tier listed in accounting.advanced_tiers ({:?})",
+                config.advanced_tiers
+            );
+            (h.name().to_string(), reason)
+        })
+        .collect();
+    RunResults {
+        provenance: provenance(config, acc),
+        telemetry,
+        cities,
+        provinces,
+        headlines,
+        excluded_headlines,
+    }
+}
+
+fn provenance(config: &Config, acc: &Accumulator) -> Provenance {
+    let mut notes: Vec<String> = config
+        .tables
+        .iter()
+        .map(|t| format!("data table {} sha256 {}", t.path, t.sha256))
+        .collect();
+    notes.push(format!(
+        "{} independent uniform variates per draw; mcse assumes independent draws",
+        config.plan.n_variates()
+    ));
+    if acc.any_sketch_collapsed() {
+        notes.push(
+            "a quantile sketch hit its bucket cap: quantiles of values with tiny magnitudes (far below the largest) \
+             are less accurate than stated"
+                .to_string(),
+        );
+    }
+    Provenance {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        config_path: config.file.path.clone(),
+        config_sha256: config.file.sha256.clone(),
+        seed: config.run.seed,
+        draws: config.run.draws,
+        sampler: config.run.sampler.name().to_string(),
+        levels: config.run.levels.clone(),
+        quantile_method: QUANTILE_METHOD.to_string(),
+        quantile_relative_accuracy: DEFAULT_RELATIVE_ACCURACY,
+        rng: RNG_DESCRIPTION.to_string(),
+        chunk_size: CHUNK_SIZE,
+        notes,
+    }
+}

@@ -1,0 +1,217 @@
+//! The parallel sampler: runs the chunks of a run on a rayon pool and aggregates.
+//!
+//! Workers pull chunk indices from a shared counter and keep their own accumulator.
+//! Because every chunk has its own stream (see [`super::stream`]) and every
+//! accumulator merges exactly (integer sketch counts, exact sums), the result is
+//! bit-identical for any number of threads and any scheduling.
+
+use super::plan::{RangeError, SamplingPlan};
+use super::stream::{CHUNK_SIZE, ChunkStreams, UniformStream};
+use crate::model::{Model, ModelError, ParamValues, Scratch};
+use crate::stats::Accumulator;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why a draw failed: a parameter left its range, or the model is undefined.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DrawErrorKind {
+    /// A sampled value left the parameter's physical range.
+    #[error(transparent)]
+    Range(#[from] RangeError),
+    /// The attribution is undefined for these values.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// A failed draw, with its global index (0-based).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("draw {draw}: {kind}")]
+pub struct DrawError {
+    /// Index of the draw in the run.
+    pub draw: u64,
+    /// What went wrong.
+    pub kind: DrawErrorKind,
+}
+
+/// Evaluates draws: uniforms → parameter values → metrics. Owns its buffers, so the
+/// per-draw path allocates nothing.
+pub struct Evaluator<'m> {
+    model: &'m Model,
+    plan: &'m SamplingPlan,
+    uniforms: Vec<f64>,
+    values: ParamValues,
+    scratch: Scratch,
+    out: Vec<f64>,
+}
+
+impl<'m> Evaluator<'m> {
+    /// Buffers sized for `model` and `plan`.
+    pub fn new(model: &'m Model, plan: &'m SamplingPlan) -> Evaluator<'m> {
+        Evaluator {
+            model,
+            plan,
+            uniforms: vec![0.5; plan.n_variates()],
+            values: ParamValues::new(model.network()),
+            scratch: model.scratch(),
+            out: vec![0.0; model.layout().len()],
+        }
+    }
+
+    /// Evaluates the next draw of `stream`.
+    #[inline]
+    pub fn next_draw(&mut self, stream: &mut UniformStream) -> Result<&[f64], DrawErrorKind> {
+        stream.fill(&mut self.uniforms);
+        self.evaluate_uniforms()
+    }
+
+    /// Evaluates the model at the current uniforms.
+    #[inline]
+    fn evaluate_uniforms(&mut self) -> Result<&[f64], DrawErrorKind> {
+        self.plan.apply(self.model.network(), &self.uniforms, &mut self.values)?;
+        self.model.evaluate(&self.values, &mut self.scratch, &mut self.out)?;
+        Ok(&self.out)
+    }
+
+    /// Evaluates the model with every parameter at its median.
+    pub fn central(&mut self) -> Result<&[f64], ModelError> {
+        self.plan.apply_medians(&mut self.values);
+        self.model.evaluate(&self.values, &mut self.scratch, &mut self.out)?;
+        Ok(&self.out)
+    }
+}
+
+/// How many draws and how they are cut into chunks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkPlan {
+    /// Total draws.
+    pub draws: u64,
+}
+
+impl ChunkPlan {
+    /// Number of chunks (the last one may be short).
+    pub fn n_chunks(&self) -> u64 {
+        self.draws.div_ceil(CHUNK_SIZE)
+    }
+
+    /// Global index of the first draw of chunk `k` and the chunk's length.
+    pub fn chunk(&self, k: u64) -> (u64, u64) {
+        let first = k * CHUNK_SIZE;
+        (first, CHUNK_SIZE.min(self.draws - first))
+    }
+}
+
+/// Inputs of a sampling run.
+pub struct SamplerRun<'m> {
+    /// The model.
+    pub model: &'m Model,
+    /// Distributions and variate numbering.
+    pub plan: &'m SamplingPlan,
+    /// Run seed.
+    pub seed: u64,
+    /// Draws and chunking.
+    pub chunks: ChunkPlan,
+    /// Worker threads (≥ 1).
+    pub threads: usize,
+    /// `(series index, threshold)` pairs whose exceedance is counted exactly.
+    pub thresholds: Vec<(usize, f64)>,
+    /// Called with the number of draws completed so far, from worker threads.
+    pub progress: Option<&'m (dyn Fn(u64) + Sync)>,
+}
+
+/// Why a sampling run did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum SamplerError {
+    /// A draw failed (the lowest-numbered failing draw is reported).
+    #[error(transparent)]
+    Draw(#[from] DrawError),
+    /// The thread pool could not be built.
+    #[error("cannot start {threads} worker threads: {reason}")]
+    Threads {
+        /// Threads asked for.
+        threads: usize,
+        /// The pool builder's message.
+        reason: String,
+    },
+}
+
+impl SamplerRun<'_> {
+    /// Runs every chunk and returns the merged accumulator.
+    ///
+    /// Draw 0 is evaluated first: its values are the shifts of the moment sums
+    /// (a run constant, independent of scheduling).
+    pub fn run(&self) -> Result<Accumulator, SamplerError> {
+        let streams = ChunkStreams::new(self.seed);
+        let mut first = Evaluator::new(self.model, self.plan);
+        let shifts = first
+            .next_draw(&mut streams.chunk(0))
+            .map_err(|kind| DrawError { draw: 0, kind })?
+            .to_vec();
+        let template = Accumulator::new(shifts, self.thresholds.clone());
+
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+            .map_err(|e| SamplerError::Threads {
+                threads: self.threads,
+                reason: e.to_string(),
+            })?;
+        let next_chunk = AtomicU64::new(0);
+        let stop_after = AtomicU64::new(u64::MAX);
+        let done_draws = AtomicU64::new(0);
+        let failures: Mutex<Vec<DrawError>> = Mutex::new(Vec::new());
+        let results: Mutex<Vec<Accumulator>> = Mutex::new(Vec::new());
+        pool.scope(|scope| {
+            for _ in 0..self.threads {
+                scope.spawn(|_| {
+                    let mut acc = template.clone();
+                    let mut eval = Evaluator::new(self.model, self.plan);
+                    loop {
+                        let k = next_chunk.fetch_add(1, Ordering::Relaxed);
+                        if k >= self.chunks.n_chunks() || k > stop_after.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        if let Err(e) = self.run_chunk(&streams, k, &mut eval, &mut acc) {
+                            stop_after.fetch_min(k, Ordering::Relaxed);
+                            failures.lock().expect("no panics while holding the lock").push(e);
+                            break;
+                        }
+                        let n = self.chunks.chunk(k).1;
+                        let total = done_draws.fetch_add(n, Ordering::Relaxed) + n;
+                        if let Some(progress) = self.progress {
+                            progress(total);
+                        }
+                    }
+                    results.lock().expect("no panics while holding the lock").push(acc);
+                });
+            }
+        });
+        let failures = failures.into_inner().expect("workers finished");
+        if let Some(first_failure) = failures.into_iter().min_by_key(|e| e.draw) {
+            return Err(first_failure.into());
+        }
+        let mut merged = template;
+        for acc in results.into_inner().expect("workers finished") {
+            merged.merge(&acc);
+        }
+        Ok(merged)
+    }
+
+    fn run_chunk(
+        &self,
+        streams: &ChunkStreams,
+        k: u64,
+        eval: &mut Evaluator<'_>,
+        acc: &mut Accumulator,
+    ) -> Result<(), DrawError> {
+        let (first, len) = self.chunks.chunk(k);
+        let mut stream = streams.chunk(k);
+        for i in 0..len {
+            let values = eval
+                .next_draw(&mut stream)
+                .map_err(|kind| DrawError { draw: first + i, kind })?;
+            acc.add_draw(values);
+        }
+        acc.end_chunk();
+        Ok(())
+    }
+}

@@ -1,0 +1,275 @@
+//! End-to-end runs of the binary: output schema, determinism across thread counts,
+//! closed-form lognormal checks, golden values and output-folder safety.
+
+mod common;
+use arrow_array::{Array, Float64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_schema::DataType;
+use common::*;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::path::Path;
+
+fn read(path: &Path) -> RecordBatch {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    arrow_select_concat(&batches)
+}
+
+fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {
+    assert_eq!(batches.len(), 1, "outputs are written as one row group");
+    batches[0].clone()
+}
+
+fn column_names(batch: &RecordBatch) -> Vec<String> {
+    batch.schema().fields().iter().map(|f| f.name().clone()).collect()
+}
+
+fn f64_col<'a>(batch: &'a RecordBatch, name: &str) -> &'a Float64Array {
+    batch.column_by_name(name).unwrap().as_any().downcast_ref().unwrap()
+}
+
+fn str_col<'a>(batch: &'a RecordBatch, name: &str) -> &'a StringArray {
+    batch.column_by_name(name).unwrap().as_any().downcast_ref().unwrap()
+}
+
+/// The value of `column` in the row whose `metric` (and city_id, if given) match.
+fn value(batch: &RecordBatch, city: Option<&str>, metric: &str, column: &str) -> f64 {
+    let metrics = str_col(batch, "metric");
+    let row = (0..batch.num_rows())
+        .find(|&r| metrics.value(r) == metric && city.is_none_or(|c| str_col(batch, "city_id").value(r) == c))
+        .unwrap_or_else(|| panic!("no row for {city:?} {metric}"));
+    f64_col(batch, column).value(row)
+}
+
+fn run_example(dir: &Path, out: &str, extra: &[&str]) {
+    let mut args = vec!["run", "example.toml", "--out", out, "--quiet"];
+    args.extend_from_slice(extra);
+    let result = evcarbon(dir, &args);
+    let (_, stderr) = text(&result);
+    assert!(result.status.success(), "{args:?}: {stderr}");
+}
+
+#[test]
+fn example_outputs_follow_the_spec_schema() {
+    let dir = example_copy();
+    run_example(dir.path(), "out", &["--draws", "5000"]);
+    let out = dir.path().join("out");
+    let city = read(&out.join("city_intervals.parquet"));
+    let summary = ["draws", "mean", "sd", "mcse", "median", "lo90", "hi90", "lo95", "hi95", "bounds_mcse"];
+    let mut expected: Vec<&str> = vec!["city_id", "city", "province", "tier", "metric", "unit"];
+    expected.extend(summary);
+    assert_eq!(column_names(&city), expected);
+    assert_eq!(city.num_rows(), 7 * 13);
+    for f in city.schema().fields() {
+        let want = match f.name().as_str() {
+            "city_id" | "city" | "province" | "tier" | "metric" | "unit" => DataType::Utf8,
+            "draws" => DataType::UInt64,
+            _ => DataType::Float64,
+        };
+        assert_eq!(f.data_type(), &want, "{}", f.name());
+    }
+    let draws: &UInt64Array = city.column_by_name("draws").unwrap().as_any().downcast_ref().unwrap();
+    assert!(draws.iter().all(|d| d == Some(5000)));
+
+    let head = read(&out.join("headline_intervals.parquet"));
+    let mut expected = vec!["metric", "unit", "description", "reported"];
+    expected.extend(summary);
+    expected.push("p_ge_reported");
+    assert_eq!(column_names(&head), expected);
+    assert_eq!(head.num_rows(), 6);
+    let reported = f64_col(&head, "reported");
+    assert_eq!(reported.null_count(), 3);
+    assert!(head.schema().field_with_name("reported").unwrap().is_nullable());
+    assert!(head.schema().field_with_name("p_ge_reported").unwrap().is_nullable());
+
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    for key in ["tool_version", "config_sha256", "seed", "draws", "sampler", "levels", "quantile_method", "threads", "wall_seconds", "draws_per_second"] {
+        assert!(manifest.get(key).is_some(), "manifest lacks {key}");
+    }
+    assert_eq!(manifest["draws"], 5000);
+    let file = std::fs::File::open(out.join("city_intervals.parquet")).unwrap();
+    let meta = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().metadata().clone();
+    let kv = meta.file_metadata().key_value_metadata().unwrap();
+    assert!(kv.iter().any(|k| k.key == "evcarbon.seed" && k.value.as_deref() == Some("20261128")));
+}
+
+#[test]
+fn parquet_files_are_identical_for_any_thread_count() {
+    let dir = example_copy();
+    run_example(dir.path(), "t1", &["--draws", "20000", "--threads", "1"]);
+    run_example(dir.path(), "t2", &["--draws", "20000", "--threads", "2"]);
+    run_example(dir.path(), "t3", &["--draws", "20000", "--threads", "3"]);
+    for f in ["city_intervals.parquet", "province_intervals.parquet", "headline_intervals.parquet"] {
+        let one = std::fs::read(dir.path().join("t1").join(f)).unwrap();
+        for other in ["t2", "t3"] {
+            assert!(one == std::fs::read(dir.path().join(other).join(f)).unwrap(), "{f} differs for {other}");
+        }
+    }
+}
+
+#[test]
+fn a_different_seed_gives_different_numbers() {
+    let dir = example_copy();
+    run_example(dir.path(), "a", &["--draws", "3000"]);
+    run_example(dir.path(), "b", &["--draws", "3000", "--seed", "1"]);
+    let a = read(&dir.path().join("a/headline_intervals.parquet"));
+    let b = read(&dir.path().join("b/headline_intervals.parquet"));
+    assert_ne!(value(&a, None, "shifted_emissions_t", "mean"), value(&b, None, "shifted_emissions_t", "mean"));
+}
+
+/// Golden values: a dependency upgrade or refactor that changes any number fails here.
+#[test]
+fn golden_headlines_for_seed_20261128() {
+    let dir = example_copy();
+    run_example(dir.path(), "g", &["--draws", "10000"]);
+    let head = read(&dir.path().join("g/headline_intervals.parquet"));
+    let got: Vec<(String, u64, u64)> = (0..head.num_rows())
+        .map(|r| {
+            (
+                str_col(&head, "metric").value(r).to_string(),
+                f64_col(&head, "mean").value(r).to_bits(),
+                f64_col(&head, "median").value(r).to_bits(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64, u64)> = GOLDEN.iter().map(|(m, a, b)| (m.to_string(), *a, *b)).collect();
+    assert_eq!(got, expected, "golden values changed; means/medians now: {:?}", got.iter().map(|(m, a, b)| (m, f64::from_bits(*a), f64::from_bits(*b))).collect::<Vec<_>>());
+}
+
+const GOLDEN: &[(&str, u64, u64)] = &[];
+
+/// A one-city network whose outputs are products of lognormals.
+const LOGNORMAL_CONFIG: &str = r#"
+[run]
+name = "lognormal"
+draws = 200_000
+seed = 42
+levels = [0.95]
+
+[data]
+provinces = "p.csv"
+cities = "c.csv"
+
+[accounting]
+ice_basis = "wtw"
+advanced_tiers = ["tier1"]
+
+[params.gen_intensity]
+dist = "lognormal"
+median = 600.0
+gsd = 1.2
+[params.province_consumption_twh]
+dist = "fixed"
+value = 100.0
+[params.city_consumption_twh]
+dist = "fixed"
+value = 10.0
+[params.city_generation_twh]
+dist = "fixed"
+value = 0.0
+[params.distribution_loss]
+dist = "fixed"
+value = 0.0
+[params.ev_stock]
+dist = "lognormal"
+median = 100000.0
+gsd = 1.1
+[params.vkt_km]
+dist = "lognormal"
+mean = 12500.0
+cv = 0.25
+[params.ev_kwh_per_100km]
+scope = "global"
+dist = "lognormal"
+median = 15.0
+gsd = 1.15
+[params.charging_efficiency]
+dist = "fixed"
+value = 0.9
+[params.ice_l_per_100km]
+dist = "lognormal"
+mu = 1.9459101090932196
+sigma = 0.1
+[params.gasoline_kgco2_per_l]
+dist = "fixed"
+value = 2.3
+[params.gasoline_wtt_uplift]
+dist = "fixed"
+value = 0.2
+"#;
+
+#[test]
+fn products_of_lognormals_match_the_closed_form() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ln.toml", LOGNORMAL_CONFIG);
+    write(dir.path(), "p.csv", "province\nP\n");
+    write(dir.path(), "c.csv", "city_id,city,province,tier\nX,X,P,tier1\n");
+    let result = evcarbon(dir.path(), &["run", "ln.toml", "--out", "o", "--quiet"]);
+    assert!(result.status.success(), "{}", text(&result).1);
+    let city = read(&dir.path().join("o/city_intervals.parquet"));
+
+    let s_i = 1.2f64.ln();
+    let s_kwh = 1.15f64.ln();
+    let s_stock = 1.1f64.ln();
+    let s_vkt = (1.0f64 + 0.25 * 0.25).ln().sqrt();
+    let mu_vkt = 12500f64.ln() - s_vkt * s_vkt / 2.0;
+    let s_ice = 0.1;
+    let mu_ice = 7f64.ln() + (2.3f64 * 1000.0 * 1.2 / 100.0).ln();
+    // ev_g_per_km = kWh/100km / 100 / 0.9 × I.
+    let mu_ev = 15f64.ln() - 90f64.ln() + 600f64.ln();
+    let s_ev = (s_kwh * s_kwh + s_i * s_i).sqrt();
+    let cases = [
+        ("ev_g_per_km", mu_ev, s_ev),
+        ("ice_g_per_km", mu_ice, s_ice),
+        ("ev_ice_ratio", mu_ev - mu_ice, (s_ev * s_ev + s_ice * s_ice).sqrt()),
+        // E = stock × vkt × kWh/100km / 90 / 1e6 (GWh).
+        ("ev_energy_gwh", 1e5f64.ln() + mu_vkt + 15f64.ln() - 90e6f64.ln(), (s_stock.powi(2) + s_vkt.powi(2) + s_kwh.powi(2)).sqrt()),
+        // Z = E × I (tonnes): a product of four lognormals.
+        (
+            "ev_emissions_t",
+            1e5f64.ln() + mu_vkt + 15f64.ln() - 90e6f64.ln() + 600f64.ln(),
+            (s_stock.powi(2) + s_vkt.powi(2) + s_kwh.powi(2) + s_i.powi(2)).sqrt(),
+        ),
+    ];
+    let z = 1.959_963_984_540_054;
+    for (metric, mu, sigma) in cases {
+        for (column, expected) in [("median", mu.exp()), ("lo95", (mu - z * sigma).exp()), ("hi95", (mu + z * sigma).exp())] {
+            let got = value(&city, Some("X"), metric, column);
+            let rel = (got / expected - 1.0).abs();
+            assert!(rel < 0.01, "{metric} {column}: got {got}, closed form {expected} ({:.3} %)", rel * 100.0);
+        }
+        let mean = value(&city, Some("X"), metric, "mean");
+        let expected_mean = (mu + sigma * sigma / 2.0).exp();
+        assert!((mean / expected_mean - 1.0).abs() < 0.01, "{metric} mean {mean} vs {expected_mean}");
+    }
+}
+
+#[test]
+fn an_existing_output_folder_needs_force() {
+    let dir = example_copy();
+    run_example(dir.path(), "o", &["--draws", "2000"]);
+    let again = evcarbon(dir.path(), &["run", "example.toml", "--out", "o", "--draws", "2000", "--quiet"]);
+    let (_, stderr) = text(&again);
+    assert_eq!(again.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    run_example(dir.path(), "o", &["--draws", "2000", "--force"]);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("o"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn validate_prints_a_summary_and_the_builtin_default_runs_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = evcarbon(dir.path(), &["validate"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("OK") && stdout.contains("random variates per draw"), "{stdout}");
+    let run = evcarbon(dir.path(), &["run", "--draws", "2000", "--quiet"]);
+    assert!(run.status.success(), "{}", text(&run).1);
+    assert!(std::fs::read_dir(dir.path().join("results")).unwrap().count() == 1);
+}
