@@ -133,17 +133,20 @@ pub fn load_from(display: String, text: &str, read_data: &ReadData<'_>) -> Resul
     let data = read_data_section(&src, &mut diags, &root, read_data);
     let raw_params = params::read_raw(&src, &mut diags, &root);
 
-    let (Some(run), Some((ice_basis, tiers)), Some(data)) = (run, accounting, data) else {
+    // Keep checking what can be checked, so that every problem is reported at once.
+    let (ice_basis, tiers) = accounting;
+    let network = data.as_ref().and_then(|d| build_network(&src, &mut diags, d, &tiers));
+    let entries = match (&network, &data) {
+        (Some(n), Some(d)) => params::resolve(&src, &mut diags, raw_params, n, d),
+        _ => None,
+    };
+    let (Some(run), Some(ice_basis), Some(data), Some(network), Some(entries)) = (run, ice_basis, data, network, entries) else {
         return Err(ConfigError::Invalid(diags));
     };
-    let Some(network) = build_network(&src, &mut diags, &data, &tiers) else {
-        return Err(ConfigError::Invalid(diags));
-    };
-    let entries = params::resolve(&src, &mut diags, raw_params, &network, &data);
     if !diags.is_empty() {
         return Err(ConfigError::Invalid(diags));
     }
-    let plan = SamplingPlan::new(&network, entries.expect("no diagnostics means every parameter resolved"));
+    let plan = SamplingPlan::new(&network, entries);
     Ok(Config {
         file: InputFile {
             path: display,
@@ -242,12 +245,15 @@ fn check_levels(src: &SourceText, diags: &mut Diagnostics, levels: Vec<(f64, usi
     ok.then(|| levels.into_iter().map(|(l, _)| l).collect())
 }
 
-fn read_accounting(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_, '_>) -> Option<(IceBasis, Vec<(String, usize)>)> {
+/// The ice basis (if valid) and the advanced tiers (empty if invalid or absent).
+type Accounting = (Option<IceBasis>, Vec<(String, usize)>);
+
+fn read_accounting(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_, '_>) -> Accounting {
     let Some(acc) = root.table(src, diags, "accounting") else {
         if root.get("accounting").is_none() {
             root.missing(src, diags, "accounting", "add [accounting] with ice_basis and advanced_tiers");
         }
-        return None;
+        return (None, Vec::new());
     };
     acc.reject_unknown(src, diags, &["ice_basis", "advanced_tiers"]);
     let basis = match acc.string(src, diags, "ice_basis") {
@@ -268,7 +274,7 @@ fn read_accounting(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_,
     if acc.get("advanced_tiers").is_none() {
         acc.missing(src, diags, "advanced_tiers", "list the tiers counted as advanced, e.g. [\"tier1\"] (or [] for none)");
     }
-    Some((basis?, tiers?))
+    (basis, tiers.unwrap_or_default())
 }
 
 /// The three tables and their provenance.
