@@ -54,6 +54,10 @@ pub struct ParamPlan {
     dists: Vec<Dist>,
     variate_of: Vec<u32>,
     checked: Vec<bool>,
+    /// For each entity, an earlier entity with the same variate and distribution
+    /// whose value it can copy (a shared draw through one distribution is computed
+    /// once, which matters for expensive inverse CDFs such as PERT and beta).
+    same_as: Vec<Option<u32>>,
 }
 
 impl ParamPlan {
@@ -125,12 +129,14 @@ impl SamplingPlan {
             } else {
                 vec![0; dists.len()]
             };
+            let same_as = earlier_twins(&dists, &variate_of);
             params.push(ParamPlan {
                 param,
                 scope,
                 dists,
                 variate_of,
                 checked,
+                same_as,
             });
         }
         SamplingPlan {
@@ -160,12 +166,16 @@ impl SamplingPlan {
     ) -> Result<(), RangeError> {
         for plan in &self.params {
             let out = values.get_mut(plan.param);
-            for (e, slot) in out.iter_mut().enumerate() {
+            for e in 0..out.len() {
+                if let Some(twin) = plan.same_as[e] {
+                    out[e] = out[twin as usize];
+                    continue;
+                }
                 let x = plan.dists[e].quantile(uniforms[plan.variate_of[e] as usize]);
                 if plan.checked[e] && !plan.param.range().contains(x) {
                     return Err(range_error(network, plan.param, e, x));
                 }
-                *slot = x;
+                out[e] = x;
             }
         }
         Ok(())
@@ -198,6 +208,24 @@ fn range_error(network: &Network, param: Param, entity: usize, value: f64) -> Ra
         value,
         range: param.range().to_string(),
     }
+}
+
+/// For each entity, the first earlier entity reading the same variate through an
+/// equal distribution, if any.
+fn earlier_twins(dists: &[Dist], variate_of: &[u32]) -> Vec<Option<u32>> {
+    let mut firsts: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
+    let mut same_as = Vec::with_capacity(dists.len());
+    for (e, d) in dists.iter().enumerate() {
+        let group = firsts.entry(variate_of[e]).or_default();
+        match group.iter().find(|&&f| dists[f] == *d) {
+            Some(&f) => same_as.push(Some(f as u32)),
+            None => {
+                group.push(e);
+                same_as.push(None);
+            }
+        }
+    }
+    same_as
 }
 
 /// Group index (0-based, dense) of each entity under `scope`.
