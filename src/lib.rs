@@ -7,10 +7,10 @@
 //! [`stats`] aggregates them, [`output`] writes Parquet and the manifest, and [`cli`]
 //! is the command line.
 
-pub mod model;
-pub mod sampling;
-pub mod config;
-pub mod output;
 pub mod cli;
+pub mod config;
+pub mod model;
+pub mod output;
 pub mod pipeline;
+pub mod sampling;
 pub mod stats;

@@ -13,7 +13,11 @@ pub const QUANTILE_METHOD: &str = "inverted empirical CDF (Hyndman-Fan type 1: t
      bounds_mcse by the binomial order-statistic method";
 
 /// Runs the sampler for `config` on `threads` workers.
-pub fn sample(config: &Config, threads: usize, progress: Option<&(dyn Fn(u64) + Sync)>) -> Result<Accumulator, SamplerError> {
+pub fn sample(
+    config: &Config,
+    threads: usize,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+) -> Result<Accumulator, SamplerError> {
     let layout = config.model.layout();
     let thresholds = layout
         .headlines()
@@ -25,7 +29,10 @@ pub fn sample(config: &Config, threads: usize, progress: Option<&(dyn Fn(u64) + 
         model: &config.model,
         plan: &config.plan,
         seed: config.run.seed,
-        chunks: ChunkPlan { draws: config.run.draws },
+        sampler: config.run.sampler,
+        chunks: ChunkPlan {
+            draws: config.run.draws,
+        },
         threads,
         thresholds,
         progress,
@@ -34,7 +41,11 @@ pub fn sample(config: &Config, threads: usize, progress: Option<&(dyn Fn(u64) + 
 }
 
 /// Samples and assembles the results of a run, timing it.
-pub fn run(config: &Config, threads: usize, progress: Option<&(dyn Fn(u64) + Sync)>) -> Result<RunResults, SamplerError> {
+pub fn run(
+    config: &Config,
+    threads: usize,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+) -> Result<RunResults, SamplerError> {
     let started = Instant::now();
     let acc = sample(config, threads, progress)?;
     let wall_seconds = started.elapsed().as_secs_f64();

@@ -14,43 +14,296 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { name: "unknown top-level table", file: "example.toml", from: "[data]", to: "[extras]\nx = 1\n\n[data]", expect: &["example.toml:", "unknown key `extras`"] },
-    Case { name: "unknown run key", file: "example.toml", from: "seed = 20261128", to: "seed = 20261128\ndrawz = 5", expect: &["example.toml:", "run.drawz"] },
-    Case { name: "zero draws", file: "example.toml", from: "draws = 100_000", to: "draws = 0", expect: &["example.toml:", "run.draws", "at least 1"] },
-    Case { name: "draws not a number", file: "example.toml", from: "draws = 100_000", to: "draws = \"many\"", expect: &["example.toml:", "run.draws", "whole number"] },
-    Case { name: "missing seed", file: "example.toml", from: "seed = 20261128", to: "", expect: &["example.toml:", "run.seed", "missing"] },
-    Case { name: "unknown sampler", file: "example.toml", from: "sampler = \"mc\"", to: "sampler = \"quasi\"", expect: &["example.toml:", "run.sampler", "mc, lhs, sobol"] },
-    Case { name: "level of 1", file: "example.toml", from: "levels = [0.90, 0.95]", to: "levels = [0.90, 1.0]", expect: &["example.toml:", "run.levels", "strictly between 0 and 1"] },
-    Case { name: "duplicate level", file: "example.toml", from: "levels = [0.90, 0.95]", to: "levels = [0.90, 0.9]", expect: &["example.toml:", "run.levels", "twice"] },
-    Case { name: "unknown ice basis", file: "example.toml", from: "ice_basis = \"wtw\"", to: "ice_basis = \"both\"", expect: &["example.toml:", "accounting.ice_basis", "ttw"] },
-    Case { name: "advanced tier matching no city", file: "example.toml", from: "[\"tier1\", \"new_tier1\"]", to: "[\"tier1\", \"teir2\"]", expect: &["example.toml:", "accounting.advanced_tiers", "teir2"] },
-    Case { name: "unknown parameter", file: "example.toml", from: "[params.loss]", to: "[params.los]", expect: &["example.toml:", "params.los", "unknown parameter", "params.loss"] },
-    Case { name: "missing parameter", file: "example.toml", from: "[params.vkt_km]\nscope = \"province\"\ndist = \"gamma\"\nshape = 64.0\nscale = { column = \"vkt_scale_km\" }", to: "", expect: &["example.toml:", "params.vkt_km", "missing parameter"] },
-    Case { name: "unknown distribution", file: "example.toml", from: "dist = \"gamma\"", to: "dist = \"weibull\"", expect: &["example.toml:", "params.vkt_km.dist", "weibull"] },
-    Case { name: "arguments of another family", file: "example.toml", from: "mean = 2.32\nsd = 0.02", to: "median = 2.32\ngsd = 1.1", expect: &["example.toml:", "params.gasoline_kgco2_per_l", "mean + sd"] },
-    Case { name: "negative sd", file: "example.toml", from: "sd = 0.02", to: "sd = -0.02", expect: &["example.toml:", "params.gasoline_kgco2_per_l", "sd"] },
-    Case { name: "gsd below 1", file: "example.toml", from: "gsd = 1.15", to: "gsd = 0.9", expect: &["example.toml:", "params.ev_kwh_per_100km", "gsd"] },
-    Case { name: "uniform min not below max", file: "example.toml", from: "min = 0.85\nmax = 0.93", to: "min = 0.93\nmax = 0.85", expect: &["example.toml:", "params.charging_efficiency", "below `max`"] },
-    Case { name: "mode outside the range", file: "example.toml", from: "mode = 0.18", to: "mode = 0.3", expect: &["example.toml:", "params.gasoline_wtt_uplift", "mode"] },
-    Case { name: "loss reaching 1", file: "example.toml", from: "min = 0.03\nmax = 0.09", to: "min = 0.03\nmax = 1.0", expect: &["example.toml:", "params.distribution_loss", "physical range"] },
-    Case { name: "efficiency of zero", file: "example.toml", from: "min = 0.85\nmax = 0.93", to: "min = 0.0\nmax = 0.93", expect: &["example.toml:", "params.charging_efficiency", "physical range"] },
-    Case { name: "scope finer than the level", file: "example.toml", from: "[params.gen_intensity]\nscope = \"province\"", to: "[params.gen_intensity]\nscope = \"city\"", expect: &["example.toml:", "params.gen_intensity.scope", "global, province"] },
-    Case { name: "missing column", file: "example.toml", from: "scale = { column = \"vkt_scale_km\" }", to: "scale = { column = \"vkt_km_scale\" }", expect: &["example.toml:", "params.vkt_km.scale", "vkt_km_scale", "cities.csv"] },
-    Case { name: "malformed column reference", file: "example.toml", from: "scale = { column = \"vkt_scale_km\" }", to: "scale = { col = \"vkt_scale_km\" }", expect: &["example.toml:", "params.vkt_km.scale", "column"] },
-    Case { name: "non-finite number in the config", file: "example.toml", from: "mean = 2.32", to: "mean = nan", expect: &["example.toml:", "params.gasoline_kgco2_per_l.mean", "finite"] },
-    Case { name: "beta alpha of zero", file: "example.toml", from: "alpha = 4.0", to: "alpha = 0.0", expect: &["example.toml:", "params.distribution_loss", "alpha"] },
-    Case { name: "syntax error", file: "example.toml", from: "draws = 100_000", to: "draws = = 3", expect: &["example.toml:", "syntax"] },
-    Case { name: "missing data file", file: "example.toml", from: "example/links.csv", to: "example/linkz.csv", expect: &["example.toml:", "data.links", "linkz.csv"] },
-    Case { name: "non-numeric cell", file: "example/cities.csv", from: "300000", to: "30O000", expect: &["cities.csv:", "city_id `C02`", "bev_stock", "30O000"] },
-    Case { name: "empty numeric cell", file: "example/provinces.csv", from: "0.04,150", to: "0.04,", expect: &["provinces.csv:", "province `North`", "consumption_twh", "empty"] },
-    Case { name: "duplicate city id", file: "example/cities.csv", from: "C03,Orchard", to: "C02,Orchard", expect: &["cities.csv:", "city_id `C02`", "duplicate"] },
-    Case { name: "city in an unknown province", file: "example/cities.csv", from: "N02,Steel,North", to: "N02,Steel,Nort", expect: &["cities.csv:", "city_id `N02`", "Nort"] },
-    Case { name: "link from an unknown province", file: "example/links.csv", from: "West,Coast", to: "Wst,Coast", expect: &["links.csv:", "Wst"] },
-    Case { name: "link to itself", file: "example/links.csv", from: "West,Coast", to: "West,West", expect: &["links.csv:", "two different provinces"] },
-    Case { name: "duplicate link", file: "example/links.csv", from: "West,Coast", to: "North,Coast", expect: &["links.csv:", "duplicate link"] },
-    Case { name: "missing required column", file: "example/cities.csv", from: "province,tier,", to: "province,tierz,", expect: &["cities.csv:", "column `tier`", "missing"] },
-    Case { name: "row with too many cells", file: "example/cities.csv", from: "W02,Valley,West,tier3,25,1.10,1,3,30000,156.25", to: "W02,Valley,West,tier3,25,1.10,1,3,30000,156.25,9", expect: &["cities.csv:", "malformed"] },
-    Case { name: "per-row impossible argument from a column", file: "example/links.csv", from: "0.05,0.07,0.10", to: "0.05,0.12,0.10", expect: &["links.csv:", "params.loss", "mode"] },
+    Case {
+        name: "unknown top-level table",
+        file: "example.toml",
+        from: "[data]",
+        to: "[extras]\nx = 1\n\n[data]",
+        expect: &["example.toml:", "unknown key `extras`"],
+    },
+    Case {
+        name: "unknown run key",
+        file: "example.toml",
+        from: "seed = 20261128",
+        to: "seed = 20261128\ndrawz = 5",
+        expect: &["example.toml:", "run.drawz"],
+    },
+    Case {
+        name: "zero draws",
+        file: "example.toml",
+        from: "draws = 100_000",
+        to: "draws = 0",
+        expect: &["example.toml:", "run.draws", "at least 1"],
+    },
+    Case {
+        name: "draws not a number",
+        file: "example.toml",
+        from: "draws = 100_000",
+        to: "draws = \"many\"",
+        expect: &["example.toml:", "run.draws", "whole number"],
+    },
+    Case {
+        name: "missing seed",
+        file: "example.toml",
+        from: "seed = 20261128",
+        to: "",
+        expect: &["example.toml:", "run.seed", "missing"],
+    },
+    Case {
+        name: "unknown sampler",
+        file: "example.toml",
+        from: "sampler = \"mc\"",
+        to: "sampler = \"quasi\"",
+        expect: &["example.toml:", "run.sampler", "mc, lhs, sobol"],
+    },
+    Case {
+        name: "level of 1",
+        file: "example.toml",
+        from: "levels = [0.90, 0.95]",
+        to: "levels = [0.90, 1.0]",
+        expect: &["example.toml:", "run.levels", "strictly between 0 and 1"],
+    },
+    Case {
+        name: "duplicate level",
+        file: "example.toml",
+        from: "levels = [0.90, 0.95]",
+        to: "levels = [0.90, 0.9]",
+        expect: &["example.toml:", "run.levels", "twice"],
+    },
+    Case {
+        name: "unknown ice basis",
+        file: "example.toml",
+        from: "ice_basis = \"wtw\"",
+        to: "ice_basis = \"both\"",
+        expect: &["example.toml:", "accounting.ice_basis", "ttw"],
+    },
+    Case {
+        name: "advanced tier matching no city",
+        file: "example.toml",
+        from: "[\"tier1\", \"new_tier1\"]",
+        to: "[\"tier1\", \"teir2\"]",
+        expect: &["example.toml:", "accounting.advanced_tiers", "teir2"],
+    },
+    Case {
+        name: "unknown parameter",
+        file: "example.toml",
+        from: "[params.loss]",
+        to: "[params.los]",
+        expect: &[
+            "example.toml:",
+            "params.los",
+            "unknown parameter",
+            "params.loss",
+        ],
+    },
+    Case {
+        name: "missing parameter",
+        file: "example.toml",
+        from: "[params.vkt_km]\nscope = \"province\"\ndist = \"gamma\"\nshape = 64.0\nscale = { column = \"vkt_scale_km\" }",
+        to: "",
+        expect: &["example.toml:", "params.vkt_km", "missing parameter"],
+    },
+    Case {
+        name: "unknown distribution",
+        file: "example.toml",
+        from: "dist = \"gamma\"",
+        to: "dist = \"weibull\"",
+        expect: &["example.toml:", "params.vkt_km.dist", "weibull"],
+    },
+    Case {
+        name: "arguments of another family",
+        file: "example.toml",
+        from: "mean = 2.32\nsd = 0.02",
+        to: "median = 2.32\ngsd = 1.1",
+        expect: &["example.toml:", "params.gasoline_kgco2_per_l", "mean + sd"],
+    },
+    Case {
+        name: "negative sd",
+        file: "example.toml",
+        from: "sd = 0.02",
+        to: "sd = -0.02",
+        expect: &["example.toml:", "params.gasoline_kgco2_per_l", "sd"],
+    },
+    Case {
+        name: "gsd below 1",
+        file: "example.toml",
+        from: "gsd = 1.15",
+        to: "gsd = 0.9",
+        expect: &["example.toml:", "params.ev_kwh_per_100km", "gsd"],
+    },
+    Case {
+        name: "uniform min not below max",
+        file: "example.toml",
+        from: "min = 0.85\nmax = 0.93",
+        to: "min = 0.93\nmax = 0.85",
+        expect: &["example.toml:", "params.charging_efficiency", "below `max`"],
+    },
+    Case {
+        name: "mode outside the range",
+        file: "example.toml",
+        from: "mode = 0.18",
+        to: "mode = 0.3",
+        expect: &["example.toml:", "params.gasoline_wtt_uplift", "mode"],
+    },
+    Case {
+        name: "loss reaching 1",
+        file: "example.toml",
+        from: "min = 0.03\nmax = 0.09",
+        to: "min = 0.03\nmax = 1.0",
+        expect: &[
+            "example.toml:",
+            "params.distribution_loss",
+            "physical range",
+        ],
+    },
+    Case {
+        name: "efficiency of zero",
+        file: "example.toml",
+        from: "min = 0.85\nmax = 0.93",
+        to: "min = 0.0\nmax = 0.93",
+        expect: &[
+            "example.toml:",
+            "params.charging_efficiency",
+            "physical range",
+        ],
+    },
+    Case {
+        name: "scope finer than the level",
+        file: "example.toml",
+        from: "[params.gen_intensity]\nscope = \"province\"",
+        to: "[params.gen_intensity]\nscope = \"city\"",
+        expect: &[
+            "example.toml:",
+            "params.gen_intensity.scope",
+            "global, province",
+        ],
+    },
+    Case {
+        name: "missing column",
+        file: "example.toml",
+        from: "scale = { column = \"vkt_scale_km\" }",
+        to: "scale = { column = \"vkt_km_scale\" }",
+        expect: &[
+            "example.toml:",
+            "params.vkt_km.scale",
+            "vkt_km_scale",
+            "cities.csv",
+        ],
+    },
+    Case {
+        name: "malformed column reference",
+        file: "example.toml",
+        from: "scale = { column = \"vkt_scale_km\" }",
+        to: "scale = { col = \"vkt_scale_km\" }",
+        expect: &["example.toml:", "params.vkt_km.scale", "column"],
+    },
+    Case {
+        name: "non-finite number in the config",
+        file: "example.toml",
+        from: "mean = 2.32",
+        to: "mean = nan",
+        expect: &[
+            "example.toml:",
+            "params.gasoline_kgco2_per_l.mean",
+            "finite",
+        ],
+    },
+    Case {
+        name: "beta alpha of zero",
+        file: "example.toml",
+        from: "alpha = 4.0",
+        to: "alpha = 0.0",
+        expect: &["example.toml:", "params.distribution_loss", "alpha"],
+    },
+    Case {
+        name: "syntax error",
+        file: "example.toml",
+        from: "draws = 100_000",
+        to: "draws = = 3",
+        expect: &["example.toml:", "syntax"],
+    },
+    Case {
+        name: "missing data file",
+        file: "example.toml",
+        from: "example/links.csv",
+        to: "example/linkz.csv",
+        expect: &["example.toml:", "data.links", "linkz.csv"],
+    },
+    Case {
+        name: "non-numeric cell",
+        file: "example/cities.csv",
+        from: "300000",
+        to: "30O000",
+        expect: &["cities.csv:", "city_id `C02`", "bev_stock", "30O000"],
+    },
+    Case {
+        name: "empty numeric cell",
+        file: "example/provinces.csv",
+        from: "0.04,150",
+        to: "0.04,",
+        expect: &[
+            "provinces.csv:",
+            "province `North`",
+            "consumption_twh",
+            "empty",
+        ],
+    },
+    Case {
+        name: "duplicate city id",
+        file: "example/cities.csv",
+        from: "C03,Orchard",
+        to: "C02,Orchard",
+        expect: &["cities.csv:", "city_id `C02`", "duplicate"],
+    },
+    Case {
+        name: "city in an unknown province",
+        file: "example/cities.csv",
+        from: "N02,Steel,North",
+        to: "N02,Steel,Nort",
+        expect: &["cities.csv:", "city_id `N02`", "Nort"],
+    },
+    Case {
+        name: "link from an unknown province",
+        file: "example/links.csv",
+        from: "West,Coast",
+        to: "Wst,Coast",
+        expect: &["links.csv:", "Wst"],
+    },
+    Case {
+        name: "link to itself",
+        file: "example/links.csv",
+        from: "West,Coast",
+        to: "West,West",
+        expect: &["links.csv:", "two different provinces"],
+    },
+    Case {
+        name: "duplicate link",
+        file: "example/links.csv",
+        from: "West,Coast",
+        to: "North,Coast",
+        expect: &["links.csv:", "duplicate link"],
+    },
+    Case {
+        name: "missing required column",
+        file: "example/cities.csv",
+        from: "province,tier,",
+        to: "province,tierz,",
+        expect: &["cities.csv:", "column `tier`", "missing"],
+    },
+    Case {
+        name: "row with too many cells",
+        file: "example/cities.csv",
+        from: "W02,Valley,West,tier3,25,1.10,1,3,30000,156.25",
+        to: "W02,Valley,West,tier3,25,1.10,1,3,30000,156.25,9",
+        expect: &["cities.csv:", "malformed"],
+    },
+    Case {
+        name: "per-row impossible argument from a column",
+        file: "example/links.csv",
+        from: "0.05,0.07,0.10",
+        to: "0.05,0.12,0.10",
+        expect: &["links.csv:", "params.loss", "mode"],
+    },
 ];
 
 #[test]
@@ -62,7 +315,11 @@ fn every_bad_input_exits_2_with_a_located_message() {
         edit(dir.path(), case.file, case.from, case.to);
         let out = evcarbon(dir.path(), &["validate", "example.toml"]);
         let (_, stderr) = text(&out);
-        let missing: Vec<_> = case.expect.iter().filter(|e| !stderr.contains(*e)).collect();
+        let missing: Vec<_> = case
+            .expect
+            .iter()
+            .filter(|e| !stderr.contains(*e))
+            .collect();
         if out.status.code() != Some(2) || !missing.is_empty() || stderr.contains("panicked") {
             failures.push(format!(
                 "{}: status {:?}, missing {missing:?} in:\n{stderr}",
@@ -83,19 +340,34 @@ fn all_problems_are_reported_at_once() {
     let out = evcarbon(dir.path(), &["validate", "example.toml"]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
-    for expected in ["3 problems found", "run.draws", "params.gasoline_kgco2_per_l", "city_id `C02`"] {
-        assert!(stderr.contains(expected), "missing {expected:?} in {stderr}");
+    for expected in [
+        "3 problems found",
+        "run.draws",
+        "params.gasoline_kgco2_per_l",
+        "city_id `C02`",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in {stderr}"
+        );
     }
 }
 
 #[test]
 fn empty_table_is_an_error() {
     let dir = example_copy();
-    write(dir.path(), "example/links.csv", "from,to,delivered_min_twh\n");
+    write(
+        dir.path(),
+        "example/links.csv",
+        "from,to,delivered_min_twh\n",
+    );
     let out = evcarbon(dir.path(), &["validate", "example.toml"]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr.contains("links.csv") && stderr.contains("no data rows"), "{stderr}");
+    assert!(
+        stderr.contains("links.csv") && stderr.contains("no data rows"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -108,10 +380,16 @@ fn a_draw_outside_the_physical_range_stops_the_run_with_status_2() {
         "dist = \"pert\"\nmin = { column = \"loss_min\" }\nmode = { column = \"loss_mode\" }\nmax = { column = \"loss_max\" }\nshape = 4.0",
         "dist = \"lognormal\"\nmedian = 0.3\ngsd = 3.0",
     );
-    let out = evcarbon(dir.path(), &["run", "example.toml", "--draws", "5000", "--out", "o"]);
+    let out = evcarbon(
+        dir.path(),
+        &["run", "example.toml", "--draws", "5000", "--out", "o"],
+    );
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("parameter `loss`") && stderr.contains("min`/`max"), "{stderr}");
+    assert!(
+        stderr.contains("parameter `loss`") && stderr.contains("min`/`max"),
+        "{stderr}"
+    );
     assert!(!dir.path().join("o").join("manifest.json").exists());
 }
 

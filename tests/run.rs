@@ -10,7 +10,10 @@ use std::path::Path;
 
 fn read(path: &Path) -> RecordBatch {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
     let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
     arrow_select_concat(&batches)
 }
@@ -21,22 +24,40 @@ fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {
 }
 
 fn column_names(batch: &RecordBatch) -> Vec<String> {
-    batch.schema().fields().iter().map(|f| f.name().clone()).collect()
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
 }
 
 fn f64_col<'a>(batch: &'a RecordBatch, name: &str) -> &'a Float64Array {
-    batch.column_by_name(name).unwrap().as_any().downcast_ref().unwrap()
+    batch
+        .column_by_name(name)
+        .unwrap()
+        .as_any()
+        .downcast_ref()
+        .unwrap()
 }
 
 fn str_col<'a>(batch: &'a RecordBatch, name: &str) -> &'a StringArray {
-    batch.column_by_name(name).unwrap().as_any().downcast_ref().unwrap()
+    batch
+        .column_by_name(name)
+        .unwrap()
+        .as_any()
+        .downcast_ref()
+        .unwrap()
 }
 
 /// The value of `column` in the row whose `metric` (and city_id, if given) match.
 fn value(batch: &RecordBatch, city: Option<&str>, metric: &str, column: &str) -> f64 {
     let metrics = str_col(batch, "metric");
     let row = (0..batch.num_rows())
-        .find(|&r| metrics.value(r) == metric && city.is_none_or(|c| str_col(batch, "city_id").value(r) == c))
+        .find(|&r| {
+            metrics.value(r) == metric
+                && city.is_none_or(|c| str_col(batch, "city_id").value(r) == c)
+        })
         .unwrap_or_else(|| panic!("no row for {city:?} {metric}"));
     f64_col(batch, column).value(row)
 }
@@ -55,7 +76,18 @@ fn example_outputs_follow_the_spec_schema() {
     run_example(dir.path(), "out", &["--draws", "5000"]);
     let out = dir.path().join("out");
     let city = read(&out.join("city_intervals.parquet"));
-    let summary = ["draws", "mean", "sd", "mcse", "median", "lo90", "hi90", "lo95", "hi95", "bounds_mcse"];
+    let summary = [
+        "draws",
+        "mean",
+        "sd",
+        "mcse",
+        "median",
+        "lo90",
+        "hi90",
+        "lo95",
+        "hi95",
+        "bounds_mcse",
+    ];
     let mut expected: Vec<&str> = vec!["city_id", "city", "province", "tier", "metric", "unit"];
     expected.extend(summary);
     assert_eq!(column_names(&city), expected);
@@ -68,7 +100,12 @@ fn example_outputs_follow_the_spec_schema() {
         };
         assert_eq!(f.data_type(), &want, "{}", f.name());
     }
-    let draws: &UInt64Array = city.column_by_name("draws").unwrap().as_any().downcast_ref().unwrap();
+    let draws: &UInt64Array = city
+        .column_by_name("draws")
+        .unwrap()
+        .as_any()
+        .downcast_ref()
+        .unwrap();
     assert!(draws.iter().all(|d| d == Some(5000)));
 
     let head = read(&out.join("headline_intervals.parquet"));
@@ -79,19 +116,46 @@ fn example_outputs_follow_the_spec_schema() {
     assert_eq!(head.num_rows(), 6);
     let reported = f64_col(&head, "reported");
     assert_eq!(reported.null_count(), 3);
-    assert!(head.schema().field_with_name("reported").unwrap().is_nullable());
-    assert!(head.schema().field_with_name("p_ge_reported").unwrap().is_nullable());
+    assert!(
+        head.schema()
+            .field_with_name("reported")
+            .unwrap()
+            .is_nullable()
+    );
+    assert!(
+        head.schema()
+            .field_with_name("p_ge_reported")
+            .unwrap()
+            .is_nullable()
+    );
 
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
-    for key in ["tool_version", "config_sha256", "seed", "draws", "sampler", "levels", "quantile_method", "threads", "wall_seconds", "draws_per_second"] {
+    for key in [
+        "tool_version",
+        "config_sha256",
+        "seed",
+        "draws",
+        "sampler",
+        "levels",
+        "quantile_method",
+        "threads",
+        "wall_seconds",
+        "draws_per_second",
+    ] {
         assert!(manifest.get(key).is_some(), "manifest lacks {key}");
     }
     assert_eq!(manifest["draws"], 5000);
     let file = std::fs::File::open(out.join("city_intervals.parquet")).unwrap();
-    let meta = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().metadata().clone();
+    let meta = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .metadata()
+        .clone();
     let kv = meta.file_metadata().key_value_metadata().unwrap();
-    assert!(kv.iter().any(|k| k.key == "evcarbon.seed" && k.value.as_deref() == Some("20261128")));
+    assert!(
+        kv.iter()
+            .any(|k| k.key == "evcarbon.seed" && k.value.as_deref() == Some("20261128"))
+    );
 }
 
 #[test]
@@ -100,10 +164,17 @@ fn parquet_files_are_identical_for_any_thread_count() {
     run_example(dir.path(), "t1", &["--draws", "20000", "--threads", "1"]);
     run_example(dir.path(), "t2", &["--draws", "20000", "--threads", "2"]);
     run_example(dir.path(), "t3", &["--draws", "20000", "--threads", "3"]);
-    for f in ["city_intervals.parquet", "province_intervals.parquet", "headline_intervals.parquet"] {
+    for f in [
+        "city_intervals.parquet",
+        "province_intervals.parquet",
+        "headline_intervals.parquet",
+    ] {
         let one = std::fs::read(dir.path().join("t1").join(f)).unwrap();
         for other in ["t2", "t3"] {
-            assert!(one == std::fs::read(dir.path().join(other).join(f)).unwrap(), "{f} differs for {other}");
+            assert!(
+                one == std::fs::read(dir.path().join(other).join(f)).unwrap(),
+                "{f} differs for {other}"
+            );
         }
     }
 }
@@ -115,7 +186,10 @@ fn a_different_seed_gives_different_numbers() {
     run_example(dir.path(), "b", &["--draws", "3000", "--seed", "1"]);
     let a = read(&dir.path().join("a/headline_intervals.parquet"));
     let b = read(&dir.path().join("b/headline_intervals.parquet"));
-    assert_ne!(value(&a, None, "shifted_emissions_t", "mean"), value(&b, None, "shifted_emissions_t", "mean"));
+    assert_ne!(
+        value(&a, None, "shifted_emissions_t", "mean"),
+        value(&b, None, "shifted_emissions_t", "mean")
+    );
 }
 
 /// Golden values: a dependency upgrade or refactor that changes any number fails here.
@@ -133,18 +207,40 @@ fn golden_headlines_for_seed_20261128() {
             )
         })
         .collect();
-    let expected: Vec<(String, u64, u64)> = GOLDEN.iter().map(|(m, a, b)| (m.to_string(), *a, *b)).collect();
-    assert_eq!(got, expected, "golden values changed; now (metric, mean bits, median bits): {got:?}");
+    let expected: Vec<(String, u64, u64)> = GOLDEN
+        .iter()
+        .map(|(m, a, b)| (m.to_string(), *a, *b))
+        .collect();
+    assert_eq!(
+        got, expected,
+        "golden values changed; now (metric, mean bits, median bits): {got:?}"
+    );
 }
 
 /// (metric, mean bits, median bits) of the example at seed 20261128, 10,000 draws.
 const GOLDEN: &[(&str, u64, u64)] = &[
-    ("advanced_import_share", 4605804826331638163, 4605803371647101302),
+    (
+        "advanced_import_share",
+        4605804826331638163,
+        4605803371647101302,
+    ),
     ("max_ev_penalty", 13819614892829854878, 13820124096650016167),
-    ("importer_city_share", 4604608933298662839, 4604608933298662839),
+    (
+        "importer_city_share",
+        4604608933298662839,
+        4604608933298662839,
+    ),
     ("ev_worse_city_share", 4583768847708694256, 0),
-    ("shifted_emissions_t", 4697883221685415640, 4697788592479340072),
-    ("advanced_territorial_gap", 4605865886766276206, 4605872313347030373),
+    (
+        "shifted_emissions_t",
+        4697883221685415640,
+        4697788592479340072,
+    ),
+    (
+        "advanced_territorial_gap",
+        4605865886766276206,
+        4605872313347030373,
+    ),
 ];
 
 /// A one-city network whose outputs are products of lognormals.
@@ -212,7 +308,11 @@ fn products_of_lognormals_match_the_closed_form() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "ln.toml", LOGNORMAL_CONFIG);
     write(dir.path(), "p.csv", "province\nP\n");
-    write(dir.path(), "c.csv", "city_id,city,province,tier\nX,X,P,tier1\n");
+    write(
+        dir.path(),
+        "c.csv",
+        "city_id,city,province,tier\nX,X,P,tier1\n",
+    );
     let result = evcarbon(dir.path(), &["run", "ln.toml", "--out", "o", "--quiet"]);
     assert!(result.status.success(), "{}", text(&result).1);
     let city = read(&dir.path().join("o/city_intervals.parquet"));
@@ -230,9 +330,17 @@ fn products_of_lognormals_match_the_closed_form() {
     let cases = [
         ("ev_g_per_km", mu_ev, s_ev),
         ("ice_g_per_km", mu_ice, s_ice),
-        ("ev_ice_ratio", mu_ev - mu_ice, (s_ev * s_ev + s_ice * s_ice).sqrt()),
+        (
+            "ev_ice_ratio",
+            mu_ev - mu_ice,
+            (s_ev * s_ev + s_ice * s_ice).sqrt(),
+        ),
         // E = stock × vkt × kWh/100km / 90 / 1e6 (GWh).
-        ("ev_energy_gwh", 1e5f64.ln() + mu_vkt + 15f64.ln() - 90e6f64.ln(), (s_stock.powi(2) + s_vkt.powi(2) + s_kwh.powi(2)).sqrt()),
+        (
+            "ev_energy_gwh",
+            1e5f64.ln() + mu_vkt + 15f64.ln() - 90e6f64.ln(),
+            (s_stock.powi(2) + s_vkt.powi(2) + s_kwh.powi(2)).sqrt(),
+        ),
         // Z = E × I (tonnes): a product of four lognormals.
         (
             "ev_emissions_t",
@@ -242,14 +350,25 @@ fn products_of_lognormals_match_the_closed_form() {
     ];
     let z = 1.959_963_984_540_054;
     for (metric, mu, sigma) in cases {
-        for (column, expected) in [("median", mu.exp()), ("lo95", (mu - z * sigma).exp()), ("hi95", (mu + z * sigma).exp())] {
+        for (column, expected) in [
+            ("median", mu.exp()),
+            ("lo95", (mu - z * sigma).exp()),
+            ("hi95", (mu + z * sigma).exp()),
+        ] {
             let got = value(&city, Some("X"), metric, column);
             let rel = (got / expected - 1.0).abs();
-            assert!(rel < 0.01, "{metric} {column}: got {got}, closed form {expected} ({:.3} %)", rel * 100.0);
+            assert!(
+                rel < 0.01,
+                "{metric} {column}: got {got}, closed form {expected} ({:.3} %)",
+                rel * 100.0
+            );
         }
         let mean = value(&city, Some("X"), metric, "mean");
         let expected_mean = (mu + sigma * sigma / 2.0).exp();
-        assert!((mean / expected_mean - 1.0).abs() < 0.01, "{metric} mean {mean} vs {expected_mean}");
+        assert!(
+            (mean / expected_mean - 1.0).abs() < 0.01,
+            "{metric} mean {mean} vs {expected_mean}"
+        );
     }
 }
 
@@ -257,7 +376,18 @@ fn products_of_lognormals_match_the_closed_form() {
 fn an_existing_output_folder_needs_force() {
     let dir = example_copy();
     run_example(dir.path(), "o", &["--draws", "2000"]);
-    let again = evcarbon(dir.path(), &["run", "example.toml", "--out", "o", "--draws", "2000", "--quiet"]);
+    let again = evcarbon(
+        dir.path(),
+        &[
+            "run",
+            "example.toml",
+            "--out",
+            "o",
+            "--draws",
+            "2000",
+            "--quiet",
+        ],
+    );
     let (_, stderr) = text(&again);
     assert_eq!(again.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--force"), "{stderr}");
@@ -276,8 +406,16 @@ fn validate_prints_a_summary_and_the_builtin_default_runs_anywhere() {
     let out = evcarbon(dir.path(), &["validate"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("OK") && stdout.contains("random variates per draw"), "{stdout}");
+    assert!(
+        stdout.contains("OK") && stdout.contains("random variates per draw"),
+        "{stdout}"
+    );
     let run = evcarbon(dir.path(), &["run", "--draws", "2000", "--quiet"]);
     assert!(run.status.success(), "{}", text(&run).1);
-    assert!(std::fs::read_dir(dir.path().join("results")).unwrap().count() == 1);
+    assert!(
+        std::fs::read_dir(dir.path().join("results"))
+            .unwrap()
+            .count()
+            == 1
+    );
 }

@@ -84,7 +84,7 @@ impl CliError {
             CliError::Config(_) | CliError::Usage(_) => 2,
             // A draw outside the physical range or an undefined attribution comes
             // from the input distributions.
-            CliError::Sampler(SamplerError::Draw(_)) => 2,
+            CliError::Sampler(SamplerError::Draw(_) | SamplerError::Design(_)) => 2,
             CliError::Sampler(_) => 1,
             CliError::Output(e) if e.is_user_error() => 2,
             CliError::Output(_) => 1,
@@ -132,5 +132,6 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config, ConfigError> {
 }
 
 fn parse_sampler(name: &str) -> Result<SamplerKind, CliError> {
-    SamplerKind::from_name(name).ok_or_else(|| CliError::Usage(format!("unknown sampler `{name}`; valid: mc, lhs, sobol")))
+    SamplerKind::from_name(name)
+        .ok_or_else(|| CliError::Usage(format!("unknown sampler `{name}`; valid: mc, lhs, sobol")))
 }

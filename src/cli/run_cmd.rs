@@ -2,7 +2,6 @@
 
 use super::{CliError, RunArgs, load_config, parse_sampler};
 use crate::output;
-use crate::sampling::SamplerKind;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -22,12 +21,14 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
     if let Some(name) = &args.sampler {
         config.run.sampler = parse_sampler(name)?;
     }
-    if config.run.sampler != SamplerKind::Mc {
-        return Err(CliError::Usage(format!(
-            "sampler `{}` is not available in this version; use `mc`",
-            config.run.sampler.name()
-        )));
-    }
+    // Fail before sampling (and before touching the output folder) on a design
+    // this build cannot run.
+    crate::sampling::Design::new(
+        config.run.sampler,
+        config.run.seed,
+        config.plan.n_variates(),
+    )
+    .map_err(|e| CliError::Usage(e.to_string()))?;
     let threads = match args.threads {
         Some(0) => return Err(CliError::Usage("--threads must be at least 1".into())),
         Some(t) => t,
@@ -41,7 +42,11 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
 
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let reporter = ProgressLine::new(config.run.draws);
-    let progress: Option<&(dyn Fn(u64) + Sync)> = if show_progress { Some(&|done| reporter.update(done)) } else { None };
+    let progress: Option<&(dyn Fn(u64) + Sync)> = if show_progress {
+        Some(&|done| reporter.update(done))
+    } else {
+        None
+    };
     let results = crate::pipeline::run(&config, threads, progress)?;
     if show_progress {
         eprintln!();
@@ -50,7 +55,10 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
     if !args.quiet {
         eprintln!(
             "{} draws in {:.1} s ({:.0} draws/s, {} threads); wrote:",
-            config.run.draws, results.telemetry.wall_seconds, results.telemetry.draws_per_second, threads
+            config.run.draws,
+            results.telemetry.wall_seconds,
+            results.telemetry.draws_per_second,
+            threads
         );
         for f in files {
             eprintln!("  {}", f.display());
@@ -77,7 +85,9 @@ impl ProgressLine {
     }
 
     fn update(&self, done: u64) {
-        let Ok(mut last) = self.last.try_lock() else { return };
+        let Ok(mut last) = self.last.try_lock() else {
+            return;
+        };
         if last.elapsed() < Duration::from_millis(500) && done < self.total {
             return;
         }
@@ -85,6 +95,9 @@ impl ProgressLine {
         let secs = self.started.elapsed().as_secs_f64();
         let rate = done as f64 / secs.max(1e-9);
         let eta = (self.total - done.min(self.total)) as f64 / rate.max(1e-9);
-        eprint!("\r  {done}/{} draws  {rate:.0} draws/s  ETA {eta:.0} s   ", self.total);
+        eprint!(
+            "\r  {done}/{} draws  {rate:.0} draws/s  ETA {eta:.0} s   ",
+            self.total
+        );
     }
 }

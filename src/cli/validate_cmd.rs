@@ -21,7 +21,12 @@ pub(super) fn run(path: Option<PathBuf>) -> Result<(), CliError> {
         config.plan.params().len(),
         config.plan.n_variates()
     );
-    let levels: Vec<String> = config.run.levels.iter().map(|l| format!("{}%", l * 100.0)).collect();
+    let levels: Vec<String> = config
+        .run
+        .levels
+        .iter()
+        .map(|l| format!("{}%", l * 100.0))
+        .collect();
     println!(
         "  run `{}`: {} draws, seed {}, sampler {}, levels {}",
         config.run.name,
@@ -36,11 +41,24 @@ pub(super) fn run(path: Option<PathBuf>) -> Result<(), CliError> {
             println!("  headlines at central values (every parameter at its median):");
             let layout = config.model.layout();
             for (k, h) in layout.headlines().iter().enumerate() {
-                let reported = h.reported().map_or(String::new(), |r| format!(" (reported: {r})"));
-                println!("    {:<26} {:>14.6} {}{reported}", h.name(), out[layout.headline(k)], h.unit());
+                let reported = h
+                    .reported()
+                    .map_or(String::new(), |r| format!(" (reported: {r})"));
+                println!(
+                    "    {:<26} {:>14.6} {}{reported}",
+                    h.name(),
+                    out[layout.headline(k)],
+                    h.unit()
+                );
             }
-            for h in Headline::ALL.iter().filter(|h| !layout.headlines().contains(h)) {
-                println!("    {:<26} left out: no city is in an advanced tier", h.name());
+            for h in Headline::ALL
+                .iter()
+                .filter(|h| !layout.headlines().contains(h))
+            {
+                println!(
+                    "    {:<26} left out: no city is in an advanced tier",
+                    h.name()
+                );
             }
         }
         Err(e) => println!("  warning: the model is undefined at central values: {e}"),

@@ -44,7 +44,11 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
-            Some(line) => write!(f, "{}:{}: {}: {}", self.file, line, self.place, self.message),
+            Some(line) => write!(
+                f,
+                "{}:{}: {}: {}",
+                self.file, line, self.place, self.message
+            ),
             None => write!(f, "{}: {}: {}", self.file, self.place, self.message),
         }
     }
@@ -59,7 +63,13 @@ pub struct Diagnostics {
 
 impl Diagnostics {
     /// Records a problem at a line of `src`.
-    pub fn at(&mut self, src: &SourceText, line: Option<u64>, place: impl Into<String>, message: impl Into<String>) {
+    pub fn at(
+        &mut self,
+        src: &SourceText,
+        line: Option<u64>,
+        place: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.items.push(Diagnostic {
             file: src.display.clone(),
             line,
@@ -69,7 +79,13 @@ impl Diagnostics {
     }
 
     /// Records a problem at a byte offset of `src`.
-    pub fn at_offset(&mut self, src: &SourceText, offset: usize, place: impl Into<String>, message: impl Into<String>) {
+    pub fn at_offset(
+        &mut self,
+        src: &SourceText,
+        offset: usize,
+        place: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.at(src, Some(src.line_of(offset)), place, message);
     }
 

@@ -64,7 +64,9 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The config file itself cannot be read.
-    #[error("cannot read config `{path}`: {source}; check the path (the default is {BUILTIN_CONFIG})")]
+    #[error(
+        "cannot read config `{path}`: {source}; check the path (the default is {BUILTIN_CONFIG})"
+    )]
     Read {
         /// Path as given.
         path: PathBuf,
@@ -86,7 +88,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     load_from(path.display().to_string(), &text, &|rel| {
         let p = dir.join(rel);
         let display = p.display().to_string();
-        std::fs::read_to_string(&p).map(|t| (display.clone(), t)).map_err(|e| (display, e.to_string()))
+        std::fs::read_to_string(&p)
+            .map(|t| (display.clone(), t))
+            .map_err(|e| (display, e.to_string()))
     })
 }
 
@@ -109,7 +113,11 @@ pub fn load_builtin() -> Result<Config, ConfigError> {
 type ReadData<'a> = dyn Fn(&str) -> Result<(String, String), (String, String)> + 'a;
 
 /// Loads a config from its text; `read_data` resolves the data paths it names.
-pub fn load_from(display: String, text: &str, read_data: &ReadData<'_>) -> Result<Config, ConfigError> {
+pub fn load_from(
+    display: String,
+    text: &str,
+    read_data: &ReadData<'_>,
+) -> Result<Config, ConfigError> {
     let src = SourceText::new(display.clone(), text);
     let mut diags = Diagnostics::default();
     let doc = match toml::de::DeTable::parse_recoverable(text) {
@@ -135,12 +143,16 @@ pub fn load_from(display: String, text: &str, read_data: &ReadData<'_>) -> Resul
 
     // Keep checking what can be checked, so that every problem is reported at once.
     let (ice_basis, tiers) = accounting;
-    let network = data.as_ref().and_then(|d| build_network(&src, &mut diags, d, &tiers));
+    let network = data
+        .as_ref()
+        .and_then(|d| build_network(&src, &mut diags, d, &tiers));
     let entries = match (&network, &data) {
         (Some(n), Some(d)) => params::resolve(&src, &mut diags, raw_params, n, d),
         _ => None,
     };
-    let (Some(run), Some(ice_basis), Some(data), Some(network), Some(entries)) = (run, ice_basis, data, network, entries) else {
+    let (Some(run), Some(ice_basis), Some(data), Some(network), Some(entries)) =
+        (run, ice_basis, data, network, entries)
+    else {
         return Err(ConfigError::Invalid(diags));
     };
     if !diags.is_empty() {
@@ -162,10 +174,18 @@ pub fn load_from(display: String, text: &str, read_data: &ReadData<'_>) -> Resul
 
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
-fn read_run(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_, '_>, display: &str) -> Option<RunSettings> {
+fn read_run(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    root: &Section<'_, '_>,
+    display: &str,
+) -> Option<RunSettings> {
     let Some(run) = root.table(src, diags, "run") else {
         if root.get("run").is_none() {
             root.missing(src, diags, "run", "add a [run] table with draws and seed");
@@ -178,9 +198,19 @@ fn read_run(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_, '_>, d
         .map_or("run".to_string(), |s| s.to_string_lossy().into_owned());
     let name = match run.string(src, diags, "name") {
         Some((name, at)) => {
-            let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && name != "." && name != "..";
+            let ok = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && name != "."
+                && name != "..";
             if !ok {
-                diags.at_offset(src, at, "run.name", "must be a folder name of letters, digits, '-', '_' or '.'");
+                diags.at_offset(
+                    src,
+                    at,
+                    "run.name",
+                    "must be a folder name of letters, digits, '-', '_' or '.'",
+                );
             }
             name
         }
@@ -194,7 +224,12 @@ fn read_run(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_, '_>, d
         Some((n, _)) => Some(n),
         None => {
             if run.get("draws").is_none() {
-                run.missing(src, diags, "draws", "give the number of draws, e.g. draws = 1_000_000");
+                run.missing(
+                    src,
+                    diags,
+                    "draws",
+                    "give the number of draws, e.g. draws = 1_000_000",
+                );
             }
             None
         }
@@ -206,7 +241,12 @@ fn read_run(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_, '_>, d
     let sampler = match run.string(src, diags, "sampler") {
         None => Some(SamplerKind::Mc),
         Some((s, at)) => SamplerKind::from_name(&s).or_else(|| {
-            diags.at_offset(src, at, "run.sampler", format!("unknown sampler `{s}`; valid: mc, lhs, sobol"));
+            diags.at_offset(
+                src,
+                at,
+                "run.sampler",
+                format!("unknown sampler `{s}`; valid: mc, lhs, sobol"),
+            );
             None
         }),
     };
@@ -223,21 +263,40 @@ fn read_run(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_, '_>, d
     })
 }
 
-fn check_levels(src: &SourceText, diags: &mut Diagnostics, levels: Vec<(f64, usize)>) -> Option<Vec<f64>> {
+fn check_levels(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    levels: Vec<(f64, usize)>,
+) -> Option<Vec<f64>> {
     let mut ok = !levels.is_empty();
     if levels.is_empty() {
-        diags.at(src, None, "run.levels", "must list at least one level, e.g. [0.90, 0.95]");
+        diags.at(
+            src,
+            None,
+            "run.levels",
+            "must list at least one level, e.g. [0.90, 0.95]",
+        );
     }
     let mut labels: Vec<String> = Vec::new();
     for &(level, at) in &levels {
         if !(level > 0.0 && level < 1.0) {
-            diags.at_offset(src, at, "run.levels", format!("{level} is not strictly between 0 and 1"));
+            diags.at_offset(
+                src,
+                at,
+                "run.levels",
+                format!("{level} is not strictly between 0 and 1"),
+            );
             ok = false;
             continue;
         }
         let label = crate::output::level_label(level);
         if labels.contains(&label) {
-            diags.at_offset(src, at, "run.levels", format!("{level} is listed twice (column lo{label})"));
+            diags.at_offset(
+                src,
+                at,
+                "run.levels",
+                format!("{level} is listed twice (column lo{label})"),
+            );
             ok = false;
         }
         labels.push(label);
@@ -248,10 +307,19 @@ fn check_levels(src: &SourceText, diags: &mut Diagnostics, levels: Vec<(f64, usi
 /// The ice basis (if valid) and the advanced tiers (empty if invalid or absent).
 type Accounting = (Option<IceBasis>, Vec<(String, usize)>);
 
-fn read_accounting(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_, '_>) -> Accounting {
+fn read_accounting(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    root: &Section<'_, '_>,
+) -> Accounting {
     let Some(acc) = root.table(src, diags, "accounting") else {
         if root.get("accounting").is_none() {
-            root.missing(src, diags, "accounting", "add [accounting] with ice_basis and advanced_tiers");
+            root.missing(
+                src,
+                diags,
+                "accounting",
+                "add [accounting] with ice_basis and advanced_tiers",
+            );
         }
         return (None, Vec::new());
     };
@@ -260,7 +328,12 @@ fn read_accounting(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_,
         Some((b, _)) if b == "wtw" => Some(IceBasis::Wtw),
         Some((b, _)) if b == "ttw" => Some(IceBasis::Ttw),
         Some((b, at)) => {
-            diags.at_offset(src, at, "accounting.ice_basis", format!("unknown basis `{b}`; valid: ttw (tank to wheel), wtw (well to wheel)"));
+            diags.at_offset(
+                src,
+                at,
+                "accounting.ice_basis",
+                format!("unknown basis `{b}`; valid: ttw (tank to wheel), wtw (well to wheel)"),
+            );
             None
         }
         None => {
@@ -272,7 +345,12 @@ fn read_accounting(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_,
     };
     let tiers = acc.strings(src, diags, "advanced_tiers");
     if acc.get("advanced_tiers").is_none() {
-        acc.missing(src, diags, "advanced_tiers", "list the tiers counted as advanced, e.g. [\"tier1\"] (or [] for none)");
+        acc.missing(
+            src,
+            diags,
+            "advanced_tiers",
+            "list the tiers counted as advanced, e.g. [\"tier1\"] (or [] for none)",
+        );
     }
     (basis, tiers.unwrap_or_default())
 }
@@ -293,13 +371,22 @@ fn read_data_section(
 ) -> Option<DataTables> {
     let Some(data) = root.table(src, diags, "data") else {
         if root.get("data").is_none() {
-            root.missing(src, diags, "data", "add [data] with provinces and cities (and optionally links)");
+            root.missing(
+                src,
+                diags,
+                "data",
+                "add [data] with provinces and cities (and optionally links)",
+            );
         }
         return None;
     };
     data.reject_unknown(src, diags, &["provinces", "cities", "links"]);
     let mut files = Vec::new();
-    let mut load = |key: &str, id: &'static str, required: &[&str], diags: &mut Diagnostics| -> Option<Table> {
+    let mut load = |key: &str,
+                    id: &'static str,
+                    required: &[&str],
+                    diags: &mut Diagnostics|
+     -> Option<Table> {
         let (rel, at) = data.string(src, diags, key)?;
         match read_data(&rel) {
             Ok((display, text)) => {
@@ -310,18 +397,35 @@ fn read_data_section(
                 Table::parse(display, &text, id, required, diags)
             }
             Err((display, reason)) => {
-                diags.at_offset(src, at, format!("data.{key}"), format!("cannot read `{display}`: {reason}; paths are relative to the config file"));
+                diags.at_offset(
+                    src,
+                    at,
+                    format!("data.{key}"),
+                    format!(
+                        "cannot read `{display}`: {reason}; paths are relative to the config file"
+                    ),
+                );
                 None
             }
         }
     };
     for key in ["provinces", "cities"] {
         if data.get(key).is_none() {
-            data.missing(src, diags, key, "give the path of the CSV table, relative to the config file");
+            data.missing(
+                src,
+                diags,
+                key,
+                "give the path of the CSV table, relative to the config file",
+            );
         }
     }
     let provinces = load("provinces", "province", &["province"], diags);
-    let cities = load("cities", "city_id", &["city_id", "city", "province", "tier"], diags);
+    let cities = load(
+        "cities",
+        "city_id",
+        &["city_id", "city", "province", "tier"],
+        diags,
+    );
     let links = if data.get("links").is_some() {
         Some(load("links", "from", &["from", "to"], diags)?)
     } else {
@@ -335,21 +439,43 @@ fn read_data_section(
     })
 }
 
-fn build_network(src: &SourceText, diags: &mut Diagnostics, data: &DataTables, tiers: &[(String, usize)]) -> Option<Network> {
+fn build_network(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    data: &DataTables,
+    tiers: &[(String, usize)],
+) -> Option<Network> {
     let before = diags.len();
     let t = &data.provinces;
     let mut provinces: Vec<Province> = Vec::with_capacity(t.len());
     for row in 0..t.len() {
         let id = t.cell(row, "province");
         if id.is_empty() {
-            diags.at(&t.src, Some(t.line(row)), "column `province`", "empty province id");
+            diags.at(
+                &t.src,
+                Some(t.line(row)),
+                "column `province`",
+                "empty province id",
+            );
         } else if let Some(first) = provinces.iter().position(|p| p.id == id) {
-            diags.at(&t.src, Some(t.line(row)), t.row_name(row), format!("duplicate province id (first on line {})", t.line(first)));
+            diags.at(
+                &t.src,
+                Some(t.line(row)),
+                t.row_name(row),
+                format!("duplicate province id (first on line {})", t.line(first)),
+            );
         }
         provinces.push(Province { id: id.to_string() });
     }
     let province_index = |id: &str| provinces.iter().position(|p| p.id == id);
-    let known = || provinces.iter().take(8).map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ");
+    let known = || {
+        provinces
+            .iter()
+            .take(8)
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
 
     let t = &data.cities;
     let mut cities: Vec<City> = Vec::with_capacity(t.len());
@@ -357,9 +483,19 @@ fn build_network(src: &SourceText, diags: &mut Diagnostics, data: &DataTables, t
     for row in 0..t.len() {
         let id = t.cell(row, "city_id");
         if id.is_empty() {
-            diags.at(&t.src, Some(t.line(row)), "column `city_id`", "empty city id");
+            diags.at(
+                &t.src,
+                Some(t.line(row)),
+                "column `city_id`",
+                "empty city id",
+            );
         } else if let Some(first) = seen.insert(id.to_string(), t.line(row)) {
-            diags.at(&t.src, Some(t.line(row)), t.row_name(row), format!("duplicate city_id (first on line {first})"));
+            diags.at(
+                &t.src,
+                Some(t.line(row)),
+                t.row_name(row),
+                format!("duplicate city_id (first on line {first})"),
+            );
         }
         let province = t.cell(row, "province");
         let Some(p) = province_index(province) else {
@@ -367,7 +503,11 @@ fn build_network(src: &SourceText, diags: &mut Diagnostics, data: &DataTables, t
                 &t.src,
                 Some(t.line(row)),
                 format!("{}, column `province`", t.row_name(row)),
-                format!("province `{province}` is not in {} (it has: {}…)", data.provinces.src.display, known()),
+                format!(
+                    "province `{province}` is not in {} (it has: {}…)",
+                    data.provinces.src.display,
+                    known()
+                ),
             );
             continue;
         };
@@ -382,7 +522,12 @@ fn build_network(src: &SourceText, diags: &mut Diagnostics, data: &DataTables, t
     }
     for (tier, at) in tiers {
         if !t.is_empty() && !(0..t.len()).any(|r| t.cell(r, "tier") == tier) {
-            diags.at_offset(src, *at, "accounting.advanced_tiers", format!("tier `{tier}` matches no city in {}", t.src.display));
+            diags.at_offset(
+                src,
+                *at,
+                "accounting.advanced_tiers",
+                format!("tier `{tier}` matches no city in {}", t.src.display),
+            );
         }
     }
     let mut links = Vec::new();
@@ -395,18 +540,36 @@ fn build_network(src: &SourceText, diags: &mut Diagnostics, data: &DataTables, t
             let (Some(f), Some(to_i)) = ends else {
                 for (col, id, idx) in [("from", from, ends.0), ("to", to, ends.1)] {
                     if idx.is_none() {
-                        diags.at(&t.src, Some(t.line(row)), format!("{place}, column `{col}`"), format!("province `{id}` is not in {}", data.provinces.src.display));
+                        diags.at(
+                            &t.src,
+                            Some(t.line(row)),
+                            format!("{place}, column `{col}`"),
+                            format!("province `{id}` is not in {}", data.provinces.src.display),
+                        );
                     }
                 }
                 continue;
             };
             if f == to_i {
-                diags.at(&t.src, Some(t.line(row)), place, "a link must join two different provinces");
+                diags.at(
+                    &t.src,
+                    Some(t.line(row)),
+                    place,
+                    "a link must join two different provinces",
+                );
                 continue;
             }
-            if let Some(first) = links.iter().position(|l: &Link| l.from == f && l.to == to_i) {
+            if let Some(first) = links
+                .iter()
+                .position(|l: &Link| l.from == f && l.to == to_i)
+            {
                 let first_line = t.line(link_rows[first]);
-                diags.at(&t.src, Some(t.line(row)), place, format!("duplicate link (first on line {first_line}); merge the rows"));
+                diags.at(
+                    &t.src,
+                    Some(t.line(row)),
+                    place,
+                    format!("duplicate link (first on line {first_line}); merge the rows"),
+                );
                 continue;
             }
             links.push(Link { from: f, to: to_i });

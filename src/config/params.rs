@@ -1,10 +1,10 @@
 //! `[params.NAME]` blocks: distribution family, arguments (numbers or table columns)
 //! and scope, resolved into one validated distribution per entity.
 
+use super::DataTables;
 use super::diagnostics::{Diagnostics, SourceText};
 use super::tables::{NumericCache, Table};
 use super::toml_read::{Section, kind_of, number};
-use super::DataTables;
 use crate::model::{Level, Network, Param};
 use crate::sampling::{Dist, DistSpec, Scope};
 use toml::de::DeValue;
@@ -70,8 +70,15 @@ impl Family {
             Family::Uniform => &[(&["min", "max"], &[])],
             Family::Triangular => &[(&["min", "mode", "max"], &[])],
             Family::Pert => &[(&["min", "mode", "max"], &["shape"])],
-            Family::Normal => &[(&["mean", "sd"], &["min", "max"]), (&["mean", "cv"], &["min", "max"])],
-            Family::LogNormal => &[(&["median", "gsd"], &[]), (&["mean", "cv"], &[]), (&["mu", "sigma"], &[])],
+            Family::Normal => &[
+                (&["mean", "sd"], &["min", "max"]),
+                (&["mean", "cv"], &["min", "max"]),
+            ],
+            Family::LogNormal => &[
+                (&["median", "gsd"], &[]),
+                (&["mean", "cv"], &[]),
+                (&["mu", "sigma"], &[]),
+            ],
             Family::Beta => &[(&["alpha", "beta"], &["min", "max"])],
             Family::Gamma => &[(&["shape", "scale"], &[])],
         }
@@ -94,23 +101,46 @@ impl Family {
 
 /// Reads every `[params.*]` block; unknown parameter names and malformed blocks are
 /// reported, and missing parameters too.
-pub(super) fn read_raw(src: &SourceText, diags: &mut Diagnostics, root: &Section<'_, '_>) -> RawParams {
+pub(super) fn read_raw(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    root: &Section<'_, '_>,
+) -> RawParams {
     let Some(params) = root.table(src, diags, "params") else {
         if root.get("params").is_none() {
-            root.missing(src, diags, "params", "add a [params.NAME] block for every model parameter");
+            root.missing(
+                src,
+                diags,
+                "params",
+                "add a [params.NAME] block for every model parameter",
+            );
         }
-        return RawParams { params: Vec::new(), offset: None, named: Vec::new() };
+        return RawParams {
+            params: Vec::new(),
+            offset: None,
+            named: Vec::new(),
+        };
     };
     let mut out = Vec::new();
     for (key, value) in params.table.iter() {
         let name = key.get_ref().as_ref();
         let Some(param) = Param::from_name(name) else {
             let valid: Vec<_> = Param::ALL.iter().map(|p| p.name()).collect();
-            diags.at_offset(src, key.span().start, format!("params.{name}"), format!("unknown parameter; valid: {}", valid.join(", ")));
+            diags.at_offset(
+                src,
+                key.span().start,
+                format!("params.{name}"),
+                format!("unknown parameter; valid: {}", valid.join(", ")),
+            );
             continue;
         };
         let DeValue::Table(table) = value.get_ref() else {
-            diags.at_offset(src, value.span().start, format!("params.{name}"), format!("expected a table, got {}", kind_of(value.get_ref())));
+            diags.at_offset(
+                src,
+                value.span().start,
+                format!("params.{name}"),
+                format!("expected a table, got {}", kind_of(value.get_ref())),
+            );
             continue;
         };
         let section = Section {
@@ -122,8 +152,16 @@ pub(super) fn read_raw(src: &SourceText, diags: &mut Diagnostics, root: &Section
             out.push(raw);
         }
     }
-    let named = params.table.iter().map(|(k, _)| k.get_ref().to_string()).collect();
-    RawParams { params: out, offset: Some(params.offset), named }
+    let named = params
+        .table
+        .iter()
+        .map(|(k, _)| k.get_ref().to_string())
+        .collect();
+    RawParams {
+        params: out,
+        offset: Some(params.offset),
+        named,
+    }
 }
 
 /// The `[params]` blocks that could be read, and where the table starts.
@@ -136,19 +174,34 @@ pub(super) struct RawParams {
     named: Vec<String>,
 }
 
-fn read_one(src: &SourceText, diags: &mut Diagnostics, param: Param, s: &Section<'_, '_>) -> Option<RawParam> {
+fn read_one(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    param: Param,
+    s: &Section<'_, '_>,
+) -> Option<RawParam> {
     let family = match s.string(src, diags, "dist") {
         Some((name, at)) => match Family::ALL.iter().find(|(n, _)| *n == name) {
             Some(&(_, f)) => Some(f),
             None => {
                 let valid: Vec<_> = Family::ALL.iter().map(|(n, _)| *n).collect();
-                diags.at_offset(src, at, s.key_path("dist"), format!("unknown distribution `{name}`; valid: {}", valid.join(", ")));
+                diags.at_offset(
+                    src,
+                    at,
+                    s.key_path("dist"),
+                    format!("unknown distribution `{name}`; valid: {}", valid.join(", ")),
+                );
                 None
             }
         },
         None => {
             if s.get("dist").is_none() {
-                s.missing(src, diags, "dist", "name the distribution, e.g. dist = \"normal\"");
+                s.missing(
+                    src,
+                    diags,
+                    "dist",
+                    "name the distribution, e.g. dist = \"normal\"",
+                );
             }
             None
         }
@@ -171,17 +224,31 @@ fn read_one(src: &SourceText, diags: &mut Diagnostics, param: Param, s: &Section
             args.push((key, arg));
         }
     }
-    let present: Vec<&str> = family.keys().iter().copied().filter(|k| s.get(k).is_some()).collect();
-    let fits = family
-        .forms()
+    let present: Vec<&str> = family
+        .keys()
         .iter()
-        .any(|(req, opt)| req.iter().all(|k| present.contains(k)) && present.iter().all(|k| req.contains(k) || opt.contains(k)));
+        .copied()
+        .filter(|k| s.get(k).is_some())
+        .collect();
+    let fits = family.forms().iter().any(|(req, opt)| {
+        req.iter().all(|k| present.contains(k))
+            && present.iter().all(|k| req.contains(k) || opt.contains(k))
+    });
     if !fits {
         diags.at_offset(
             src,
             s.offset,
             s.path.clone(),
-            format!("`{}` takes {}; got: {}", family_name(family), family.describe_forms(), if present.is_empty() { "no arguments".into() } else { present.join(", ") }),
+            format!(
+                "`{}` takes {}; got: {}",
+                family_name(family),
+                family.describe_forms(),
+                if present.is_empty() {
+                    "no arguments".into()
+                } else {
+                    present.join(", ")
+                }
+            ),
         );
         return None;
     }
@@ -195,16 +262,33 @@ fn read_one(src: &SourceText, diags: &mut Diagnostics, param: Param, s: &Section
 }
 
 fn family_name(f: Family) -> &'static str {
-    Family::ALL.iter().find(|(_, x)| *x == f).map_or("?", |(n, _)| n)
+    Family::ALL
+        .iter()
+        .find(|(_, x)| *x == f)
+        .map_or("?", |(n, _)| n)
 }
 
-fn column_ref(src: &SourceText, diags: &mut Diagnostics, place: &str, t: &toml::de::DeTable<'_>, at: usize) -> Option<Arg> {
+fn column_ref(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    place: &str,
+    t: &toml::de::DeTable<'_>,
+    at: usize,
+) -> Option<Arg> {
     let mut entries = t.iter();
     match (entries.next(), entries.next()) {
         (Some((k, v)), None) if k.get_ref().as_ref() == "column" => match v.get_ref() {
             DeValue::String(name) => Some(Arg::Column(name.to_string(), v.span().start)),
             other => {
-                diags.at_offset(src, v.span().start, place, format!("`column` must name a column as a string, got {}", kind_of(other)));
+                diags.at_offset(
+                    src,
+                    v.span().start,
+                    place,
+                    format!(
+                        "`column` must name a column as a string, got {}",
+                        kind_of(other)
+                    ),
+                );
                 None
             }
         },
@@ -238,7 +322,10 @@ pub(super) fn resolve(
                 vec![false; n],
             )),
             None => {
-                if let Some(offset) = raw.offset.filter(|_| !raw.named.iter().any(|n| n == p.name())) {
+                if let Some(offset) = raw
+                    .offset
+                    .filter(|_| !raw.named.iter().any(|n| n == p.name()))
+                {
                     diags.at_offset(
                         src,
                         offset,
@@ -286,7 +373,11 @@ fn resolve_one(
                 src,
                 *at,
                 format!("{place}.scope"),
-                format!("`{name}` is not a valid scope for a {}-level parameter; valid: {}", p.level().name(), Scope::names_for(p.level()).join(", ")),
+                format!(
+                    "`{name}` is not a valid scope for a {}-level parameter; valid: {}",
+                    p.level().name(),
+                    Scope::names_for(p.level()).join(", ")
+                ),
             );
             None
         }),
@@ -305,11 +396,28 @@ fn resolve_one(
                     None => ok = false,
                 },
                 Some(t) => {
-                    diags.at_offset(src, *at, format!("{place}.{key}"), format!("column `{col}` is not in {} (it has: {})", t.src.display, t.headers().join(", ")));
+                    diags.at_offset(
+                        src,
+                        *at,
+                        format!("{place}.{key}"),
+                        format!(
+                            "column `{col}` is not in {} (it has: {})",
+                            t.src.display,
+                            t.headers().join(", ")
+                        ),
+                    );
                     ok = false;
                 }
                 None => {
-                    diags.at_offset(src, *at, format!("{place}.{key}"), format!("refers to column `{col}` but [data] names no {} table", p.level().name()));
+                    diags.at_offset(
+                        src,
+                        *at,
+                        format!("{place}.{key}"),
+                        format!(
+                            "refers to column `{col}` but [data] names no {} table",
+                            p.level().name()
+                        ),
+                    );
                     ok = false;
                 }
             },
@@ -324,7 +432,8 @@ fn resolve_one(
     let mut checked = Vec::with_capacity(n);
     let mut errors: Vec<(usize, String)> = Vec::new();
     for e in 0..n {
-        let built = spec_for(r.family, |k| arg(k, e)).and_then(|spec| Dist::new(spec).map_err(|err| err.to_string()));
+        let built = spec_for(r.family, |k| arg(k, e))
+            .and_then(|spec| Dist::new(spec).map_err(|err| err.to_string()));
         match built.and_then(|d| check_support(p, &d).map(|needs_check| (d, needs_check))) {
             Ok((d, needs_check)) => {
                 dists.push(d);
@@ -333,7 +442,15 @@ fn resolve_one(
             Err(msg) => errors.push((e, msg)),
         }
     }
-    report_entity_errors(src, diags, &place, r.offset, &errors, table, r.args.iter().any(|(_, a)| matches!(a, Arg::Column(..))));
+    report_entity_errors(
+        src,
+        diags,
+        &place,
+        r.offset,
+        &errors,
+        table,
+        r.args.iter().any(|(_, a)| matches!(a, Arg::Column(..))),
+    );
     errors.is_empty().then_some((scope, dists, checked))
 }
 
@@ -352,10 +469,23 @@ fn report_entity_errors(
     match table {
         Some(t) if uses_columns => {
             for (e, msg) in errors.iter().take(SHOWN) {
-                diags.at(&t.src, Some(t.line(*e)), format!("{} ({place})", t.row_name(*e)), msg.clone());
+                diags.at(
+                    &t.src,
+                    Some(t.line(*e)),
+                    format!("{} ({place})", t.row_name(*e)),
+                    msg.clone(),
+                );
             }
             if errors.len() > SHOWN {
-                diags.at_offset(src, offset, place, format!("… and {} more rows with invalid arguments", errors.len() - SHOWN));
+                diags.at_offset(
+                    src,
+                    offset,
+                    place,
+                    format!(
+                        "… and {} more rows with invalid arguments",
+                        errors.len() - SHOWN
+                    ),
+                );
             }
         }
         _ => {
@@ -370,9 +500,18 @@ fn report_entity_errors(
 fn spec_for(family: Family, arg: impl Fn(&str) -> Option<f64>) -> Result<DistSpec, String> {
     let get = |k: &str| arg(k).ok_or_else(|| format!("missing `{k}`"));
     Ok(match family {
-        Family::Fixed => DistSpec::Fixed { value: get("value")? },
-        Family::Uniform => DistSpec::Uniform { min: get("min")?, max: get("max")? },
-        Family::Triangular => DistSpec::Triangular { min: get("min")?, mode: get("mode")?, max: get("max")? },
+        Family::Fixed => DistSpec::Fixed {
+            value: get("value")?,
+        },
+        Family::Uniform => DistSpec::Uniform {
+            min: get("min")?,
+            max: get("max")?,
+        },
+        Family::Triangular => DistSpec::Triangular {
+            min: get("min")?,
+            mode: get("mode")?,
+            max: get("max")?,
+        },
         Family::Pert => DistSpec::Pert {
             min: get("min")?,
             mode: get("mode")?,
@@ -387,7 +526,12 @@ fn spec_for(family: Family, arg: impl Fn(&str) -> Option<f64>) -> Result<DistSpe
                 (None, Some(cv)) => cv * mean.abs(),
                 (None, None) => return Err("give `sd` or `cv`".into()),
             };
-            DistSpec::Normal { mean, sd, min: arg("min"), max: arg("max") }
+            DistSpec::Normal {
+                mean,
+                sd,
+                min: arg("min"),
+                max: arg("max"),
+            }
         }
         Family::LogNormal => lognormal(&arg)?,
         Family::Beta => DistSpec::Beta {
@@ -396,7 +540,10 @@ fn spec_for(family: Family, arg: impl Fn(&str) -> Option<f64>) -> Result<DistSpe
             min: arg("min").unwrap_or(0.0),
             max: arg("max").unwrap_or(1.0),
         },
-        Family::Gamma => DistSpec::Gamma { shape: get("shape")?, scale: get("scale")? },
+        Family::Gamma => DistSpec::Gamma {
+            shape: get("shape")?,
+            scale: get("scale")?,
+        },
     })
 }
 
@@ -409,7 +556,10 @@ fn lognormal(arg: &impl Fn(&str) -> Option<f64>) -> Result<DistSpec, String> {
         if gsd < 1.0 {
             return Err(format!("`gsd` must be ≥ 1 (a geometric sd), got {gsd}"));
         }
-        return Ok(DistSpec::LogNormal { mu: median.ln(), sigma: gsd.ln() });
+        return Ok(DistSpec::LogNormal {
+            mu: median.ln(),
+            sigma: gsd.ln(),
+        });
     }
     if let (Some(mean), Some(cv)) = (arg("mean"), arg("cv")) {
         if mean <= 0.0 {
@@ -419,7 +569,10 @@ fn lognormal(arg: &impl Fn(&str) -> Option<f64>) -> Result<DistSpec, String> {
             return Err(format!("`cv` must be ≥ 0, got {cv}"));
         }
         let sigma2 = cv.mul_add(cv, 1.0).ln();
-        return Ok(DistSpec::LogNormal { mu: mean.ln() - sigma2 / 2.0, sigma: sigma2.sqrt() });
+        return Ok(DistSpec::LogNormal {
+            mu: mean.ln() - sigma2 / 2.0,
+            sigma: sigma2.sqrt(),
+        });
     }
     match (arg("mu"), arg("sigma")) {
         (Some(mu), Some(sigma)) => Ok(DistSpec::LogNormal { mu, sigma }),

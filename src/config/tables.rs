@@ -39,7 +39,12 @@ impl Table {
         let headers: Vec<String> = match reader.headers() {
             Ok(h) => h.iter().map(str::to_string).collect(),
             Err(e) => {
-                diags.at(&src, error_line(&e), "header", format!("cannot read the header row: {e}"));
+                diags.at(
+                    &src,
+                    error_line(&e),
+                    "header",
+                    format!("cannot read the header row: {e}"),
+                );
                 return None;
             }
         };
@@ -47,7 +52,12 @@ impl Table {
         let mut usable = true;
         for (i, h) in headers.iter().enumerate() {
             if headers[..i].contains(h) {
-                diags.at(&src, Some(header_line), format!("column `{h}`"), "appears twice in the header; rename one");
+                diags.at(
+                    &src,
+                    Some(header_line),
+                    format!("column `{h}`"),
+                    "appears twice in the header; rename one",
+                );
                 usable = false;
             }
         }
@@ -57,7 +67,10 @@ impl Table {
                     &src,
                     Some(header_line),
                     format!("column `{col}`"),
-                    format!("required column is missing (the header has: {})", headers.join(", ")),
+                    format!(
+                        "required column is missing (the header has: {})",
+                        headers.join(", ")
+                    ),
                 );
                 usable = false;
             }
@@ -70,13 +83,23 @@ impl Table {
                     cells: r.iter().map(str::to_string).collect(),
                 }),
                 Err(e) => {
-                    diags.at(&src, error_line(&e), "row", format!("malformed CSV row: {e}"));
+                    diags.at(
+                        &src,
+                        error_line(&e),
+                        "row",
+                        format!("malformed CSV row: {e}"),
+                    );
                     usable = false;
                 }
             }
         }
         if rows.is_empty() {
-            diags.at(&src, None, "table", "has no data rows; add at least one row below the header");
+            diags.at(
+                &src,
+                None,
+                "table",
+                "has no data rows; add at least one row below the header",
+            );
             usable = false;
         }
         usable.then_some(Table {
@@ -109,7 +132,11 @@ impl Table {
 
     /// The cell of `row` in `column` (which must exist).
     pub fn cell(&self, row: usize, column: &str) -> &str {
-        let i = self.headers.iter().position(|h| h == column).expect("column checked");
+        let i = self
+            .headers
+            .iter()
+            .position(|h| h == column)
+            .expect("column checked");
         &self.rows[row].cells[i]
     }
 
@@ -133,8 +160,17 @@ impl Table {
                 Ok(x) if x.is_finite() => values.push(x),
                 _ => {
                     ok = false;
-                    let what = if cell.is_empty() { "is empty".to_string() } else { format!("`{cell}` is not a finite number") };
-                    diags.at(&self.src, Some(self.line(row)), format!("{}, column `{column}`", self.row_name(row)), what);
+                    let what = if cell.is_empty() {
+                        "is empty".to_string()
+                    } else {
+                        format!("`{cell}` is not a finite number")
+                    };
+                    diags.at(
+                        &self.src,
+                        Some(self.line(row)),
+                        format!("{}, column `{column}`", self.row_name(row)),
+                        what,
+                    );
                 }
             }
         }
@@ -151,7 +187,13 @@ pub struct NumericCache {
 
 impl NumericCache {
     /// The parsed column of table number `table_key`.
-    pub fn get(&mut self, table_key: usize, table: &Table, column: &str, diags: &mut Diagnostics) -> Option<&Vec<f64>> {
+    pub fn get(
+        &mut self,
+        table_key: usize,
+        table: &Table,
+        column: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<&Vec<f64>> {
         self.parsed
             .entry((table_key, column.to_string()))
             .or_insert_with(|| table.numeric(column, diags))

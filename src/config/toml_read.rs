@@ -52,7 +52,10 @@ impl<'t, 'i> Section<'t, 'i> {
                     src,
                     k.span().start,
                     self.key_path(name),
-                    format!("unknown key `{name}`; valid keys here: {}", allowed.join(", ")),
+                    format!(
+                        "unknown key `{name}`; valid keys here: {}",
+                        allowed.join(", ")
+                    ),
                 );
             }
         }
@@ -60,11 +63,21 @@ impl<'t, 'i> Section<'t, 'i> {
 
     /// A required key that is absent.
     pub fn missing(&self, src: &SourceText, diags: &mut Diagnostics, key: &str, what: &str) {
-        diags.at_offset(src, self.offset, self.key_path(key), format!("missing; {what}"));
+        diags.at_offset(
+            src,
+            self.offset,
+            self.key_path(key),
+            format!("missing; {what}"),
+        );
     }
 
     /// A sub-table, or a message if `key` holds something else.
-    pub fn table(&self, src: &SourceText, diags: &mut Diagnostics, key: &str) -> Option<Section<'t, 'i>> {
+    pub fn table(
+        &self,
+        src: &SourceText,
+        diags: &mut Diagnostics,
+        key: &str,
+    ) -> Option<Section<'t, 'i>> {
         let v = self.get(key)?;
         match v.get_ref() {
             DeValue::Table(t) => Some(Section {
@@ -73,65 +86,120 @@ impl<'t, 'i> Section<'t, 'i> {
                 offset: v.span().start,
             }),
             other => {
-                diags.at_offset(src, v.span().start, self.key_path(key), format!("expected a table, got {}", kind(other)));
+                diags.at_offset(
+                    src,
+                    v.span().start,
+                    self.key_path(key),
+                    format!("expected a table, got {}", kind(other)),
+                );
                 None
             }
         }
     }
 
     /// A string value.
-    pub fn string(&self, src: &SourceText, diags: &mut Diagnostics, key: &str) -> Option<(String, usize)> {
+    pub fn string(
+        &self,
+        src: &SourceText,
+        diags: &mut Diagnostics,
+        key: &str,
+    ) -> Option<(String, usize)> {
         let v = self.get(key)?;
         match v.get_ref() {
             DeValue::String(s) => Some((s.to_string(), v.span().start)),
             other => {
-                diags.at_offset(src, v.span().start, self.key_path(key), format!("expected a string, got {}", kind(other)));
+                diags.at_offset(
+                    src,
+                    v.span().start,
+                    self.key_path(key),
+                    format!("expected a string, got {}", kind(other)),
+                );
                 None
             }
         }
     }
 
     /// A non-negative integer value that fits in u64.
-    pub fn unsigned(&self, src: &SourceText, diags: &mut Diagnostics, key: &str) -> Option<(u64, usize)> {
+    pub fn unsigned(
+        &self,
+        src: &SourceText,
+        diags: &mut Diagnostics,
+        key: &str,
+    ) -> Option<(u64, usize)> {
         let v = self.get(key)?;
         let at = v.span().start;
         match v.get_ref() {
             DeValue::Integer(i) => match u64::from_str_radix(i.as_str(), i.radix()) {
                 Ok(n) => Some((n, at)),
                 Err(_) => {
-                    diags.at_offset(src, at, self.key_path(key), format!("`{}` is not an integer in 0..={}", i.as_str(), u64::MAX));
+                    diags.at_offset(
+                        src,
+                        at,
+                        self.key_path(key),
+                        format!("`{}` is not an integer in 0..={}", i.as_str(), u64::MAX),
+                    );
                     None
                 }
             },
             other => {
-                diags.at_offset(src, at, self.key_path(key), format!("expected a whole number, got {}", kind(other)));
+                diags.at_offset(
+                    src,
+                    at,
+                    self.key_path(key),
+                    format!("expected a whole number, got {}", kind(other)),
+                );
                 None
             }
         }
     }
 
     /// An array of strings.
-    pub fn strings(&self, src: &SourceText, diags: &mut Diagnostics, key: &str) -> Option<Vec<(String, usize)>> {
+    pub fn strings(
+        &self,
+        src: &SourceText,
+        diags: &mut Diagnostics,
+        key: &str,
+    ) -> Option<Vec<(String, usize)>> {
         let v = self.get(key)?;
         let DeValue::Array(items) = v.get_ref() else {
-            diags.at_offset(src, v.span().start, self.key_path(key), format!("expected an array of strings, got {}", kind(v.get_ref())));
+            diags.at_offset(
+                src,
+                v.span().start,
+                self.key_path(key),
+                format!("expected an array of strings, got {}", kind(v.get_ref())),
+            );
             return None;
         };
         let mut out = Vec::new();
         for item in items.iter() {
             match item.get_ref() {
                 DeValue::String(s) => out.push((s.to_string(), item.span().start)),
-                other => diags.at_offset(src, item.span().start, self.key_path(key), format!("expected a string, got {}", kind(other))),
+                other => diags.at_offset(
+                    src,
+                    item.span().start,
+                    self.key_path(key),
+                    format!("expected a string, got {}", kind(other)),
+                ),
             }
         }
         Some(out)
     }
 
     /// An array of numbers.
-    pub fn numbers(&self, src: &SourceText, diags: &mut Diagnostics, key: &str) -> Option<Vec<(f64, usize)>> {
+    pub fn numbers(
+        &self,
+        src: &SourceText,
+        diags: &mut Diagnostics,
+        key: &str,
+    ) -> Option<Vec<(f64, usize)>> {
         let v = self.get(key)?;
         let DeValue::Array(items) = v.get_ref() else {
-            diags.at_offset(src, v.span().start, self.key_path(key), format!("expected an array of numbers, got {}", kind(v.get_ref())));
+            diags.at_offset(
+                src,
+                v.span().start,
+                self.key_path(key),
+                format!("expected an array of numbers, got {}", kind(v.get_ref())),
+            );
             return None;
         };
         let mut out = Vec::new();
@@ -145,13 +213,25 @@ impl<'t, 'i> Section<'t, 'i> {
 }
 
 /// A finite number from an integer or float value.
-pub(super) fn number(src: &SourceText, diags: &mut Diagnostics, place: &str, v: &Spanned<DeValue<'_>>) -> Option<f64> {
+pub(super) fn number(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    place: &str,
+    v: &Spanned<DeValue<'_>>,
+) -> Option<f64> {
     let at = v.span().start;
     let parsed = match v.get_ref() {
-        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(|n| n as f64),
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+            .ok()
+            .map(|n| n as f64),
         DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
         other => {
-            diags.at_offset(src, at, place, format!("expected a number, got {}", kind(other)));
+            diags.at_offset(
+                src,
+                at,
+                place,
+                format!("expected a number, got {}", kind(other)),
+            );
             return None;
         }
     };

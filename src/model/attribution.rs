@@ -1,8 +1,10 @@
 //! One draw of SPEC section 2: provincial pools, city supply, vehicles, and where the
 //! EV emissions land.
 
-use super::{CityMetric as CM, Headline, IceBasis, Model, Param, ParamValues, ProvinceMetric as PM};
 use super::network::Network;
+use super::{
+    CityMetric as CM, Headline, IceBasis, Model, Param, ParamValues, ProvinceMetric as PM,
+};
 
 /// Why a draw has no valid attribution.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -122,7 +124,12 @@ fn provincial_pools(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [
 }
 
 /// City supply, vehicles and where each city's EV emissions happen.
-fn cities(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f64]) -> Result<(), ModelError> {
+fn cities(
+    model: &Model,
+    v: &ParamValues,
+    s: &mut Scratch,
+    out: &mut [f64],
+) -> Result<(), ModelError> {
     let net = model.network();
     let lay = model.layout();
     let gen_intensity = v.get(Param::GenIntensity);
@@ -162,7 +169,8 @@ fn cities(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f64]) -> R
             IceBasis::Wtw => wtt[c],
             IceBasis::Ttw => 0.0,
         };
-        let ice_g_per_km = ice_l[c] / 100.0 * fuel_factor[c] * 1000.0 * (1.0 + uplift) + ice_extra[c];
+        let ice_g_per_km =
+            ice_l[c] / 100.0 * fuel_factor[c] * 1000.0 * (1.0 + uplift) + ice_extra[c];
         if ice_g_per_km <= 0.0 {
             return Err(ModelError::NoGasolineEmissions {
                 city: city.id.clone(),
@@ -213,8 +221,12 @@ fn burden_landing(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f6
         }
     }
     for r in 0..net.provinces().len() {
-        let leaving_twh =
-            s.own_pool_twh[r] + net.links_out_of(r).iter().map(|&l| s.sent_twh[l]).sum::<f64>();
+        let leaving_twh = s.own_pool_twh[r]
+            + net
+                .links_out_of(r)
+                .iter()
+                .map(|&l| s.sent_twh[l])
+                .sum::<f64>();
         let surplus_twh: f64 = net
             .cities_in(r)
             .iter()
@@ -249,8 +261,10 @@ fn headlines(model: &Model, out: &mut [f64]) -> Result<(), ModelError> {
     let net = model.network();
     let lay = model.layout();
     let n = net.cities().len();
-    let (mut adv_energy, mut adv_imported, mut adv_territorial, mut adv_emissions) = (0.0, 0.0, 0.0, 0.0);
-    let (mut max_ratio, mut importers, mut worse, mut shifted) = (f64::NEG_INFINITY, 0usize, 0usize, 0.0);
+    let (mut adv_energy, mut adv_imported, mut adv_territorial, mut adv_emissions) =
+        (0.0, 0.0, 0.0, 0.0);
+    let (mut max_ratio, mut importers, mut worse, mut shifted) =
+        (f64::NEG_INFINITY, 0usize, 0usize, 0.0);
     for (c, city) in net.cities().iter().enumerate() {
         let energy = out[lay.city(CM::EvEnergyGwh, c)];
         if city.advanced {
@@ -268,7 +282,9 @@ fn headlines(model: &Model, out: &mut [f64]) -> Result<(), ModelError> {
         out[lay.headline(k)] = match h {
             Headline::AdvancedImportShare => {
                 if adv_energy <= 0.0 {
-                    return Err(ModelError::NoAdvancedEmissions { what: "charging energy" });
+                    return Err(ModelError::NoAdvancedEmissions {
+                        what: "charging energy",
+                    });
                 }
                 adv_imported / adv_energy
             }
@@ -278,7 +294,9 @@ fn headlines(model: &Model, out: &mut [f64]) -> Result<(), ModelError> {
             Headline::ShiftedEmissionsT => shifted,
             Headline::AdvancedTerritorialGap => {
                 if adv_emissions <= 0.0 {
-                    return Err(ModelError::NoAdvancedEmissions { what: "charging emissions" });
+                    return Err(ModelError::NoAdvancedEmissions {
+                        what: "charging emissions",
+                    });
                 }
                 1.0 - adv_territorial / adv_emissions
             }

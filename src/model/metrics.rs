@@ -189,7 +189,9 @@ impl Headline {
             Headline::ImporterCityShare => {
                 "share of cities that are net carbon importers (burden exported > burden received)"
             }
-            Headline::EvWorseCityShare => "share of cities where an EV emits more per km than a gasoline car",
+            Headline::EvWorseCityShare => {
+                "share of cities where an EV emits more per km than a gasoline car"
+            }
             Headline::ShiftedEmissionsT => {
                 "EV charging emissions emitted outside the charging city, summed over cities"
             }
@@ -211,6 +213,9 @@ impl Headline {
 
     /// Whether the headline needs at least one advanced-tier city.
     pub fn needs_advanced_cities(self) -> bool {
-        matches!(self, Headline::AdvancedImportShare | Headline::AdvancedTerritorialGap)
+        matches!(
+            self,
+            Headline::AdvancedImportShare | Headline::AdvancedTerritorialGap
+        )
     }
 }

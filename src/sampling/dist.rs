@@ -260,12 +260,23 @@ impl Dist {
         Ok(Dist { kind, spec })
     }
 
-    fn normal_kind(mean: f64, sd: f64, min: Option<f64>, max: Option<f64>) -> Result<Kind, DistError> {
+    fn normal_kind(
+        mean: f64,
+        sd: f64,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Result<Kind, DistError> {
         if min.is_none() && max.is_none() {
             return Ok(Kind::Normal { mean, sd });
         }
-        let lo = min.map(|m| finite("min", m)).transpose()?.unwrap_or(f64::NEG_INFINITY);
-        let hi = max.map(|m| finite("max", m)).transpose()?.unwrap_or(f64::INFINITY);
+        let lo = min
+            .map(|m| finite("min", m))
+            .transpose()?
+            .unwrap_or(f64::NEG_INFINITY);
+        let hi = max
+            .map(|m| finite("max", m))
+            .transpose()?
+            .unwrap_or(f64::INFINITY);
         if lo >= hi {
             return Err(DistError::EmptyRange { min: lo, max: hi });
         }
@@ -410,7 +421,11 @@ mod tests {
     #[test]
     fn triangular_quantile_matches_cdf_by_hand() {
         // min 0, mode 1, max 4: F(1) = 1/4; F(x) = x²/4 on [0,1].
-        let d = dist(DistSpec::Triangular { min: 0.0, mode: 1.0, max: 4.0 });
+        let d = dist(DistSpec::Triangular {
+            min: 0.0,
+            mode: 1.0,
+            max: 4.0,
+        });
         assert!((d.quantile(0.0625) - 0.5).abs() < 1e-12);
         // On [1,4]: F(x) = 1 − (4−x)²/12; F(2.5) = 1 − 2.25/12.
         assert!((d.quantile(1.0 - 2.25 / 12.0) - 2.5).abs() < 1e-12);
@@ -421,13 +436,23 @@ mod tests {
         // Φ⁻¹(0.975) = 1.959963984540054 (R: qnorm(0.975)).
         assert!((std_normal_quantile(0.975) - 1.959963984540054).abs() < 1e-13);
         assert!((std_normal_quantile(0.001) + 3.090232306167813).abs() < 1e-12);
-        let d = dist(DistSpec::Normal { mean: 10.0, sd: 2.0, min: None, max: None });
+        let d = dist(DistSpec::Normal {
+            mean: 10.0,
+            sd: 2.0,
+            min: None,
+            max: None,
+        });
         assert_eq!(d.median(), 10.0);
     }
 
     #[test]
     fn truncated_normal_stays_inside_and_has_right_median() {
-        let d = dist(DistSpec::Normal { mean: 0.0, sd: 1.0, min: Some(0.0), max: None });
+        let d = dist(DistSpec::Normal {
+            mean: 0.0,
+            sd: 1.0,
+            min: Some(0.0),
+            max: None,
+        });
         // Half-normal median = Φ⁻¹(0.75) = 0.6744897501960817.
         assert!((d.median() - 0.674_489_750_196_081_7).abs() < 1e-12);
         for i in 1..1000 {
@@ -437,7 +462,10 @@ mod tests {
 
     #[test]
     fn lognormal_quantile_is_closed_form() {
-        let d = dist(DistSpec::LogNormal { mu: 1.0, sigma: 0.5 });
+        let d = dist(DistSpec::LogNormal {
+            mu: 1.0,
+            sigma: 0.5,
+        });
         let z = std_normal_quantile(0.9);
         assert!((d.quantile(0.9) - (1.0 + 0.5 * z).exp()).abs() < 1e-12);
     }
@@ -445,20 +473,38 @@ mod tests {
     #[test]
     fn pert_and_beta_medians() {
         // Symmetric PERT: median is the mode.
-        let d = dist(DistSpec::Pert { min: 0.0, mode: 5.0, max: 10.0, shape: 4.0 });
+        let d = dist(DistSpec::Pert {
+            min: 0.0,
+            mode: 5.0,
+            max: 10.0,
+            shape: 4.0,
+        });
         assert!((d.median() - 5.0).abs() < 1e-9);
         // Beta(2, 2) quantile at 0.5 is 0.5, rescaled to [10, 20].
-        let b = dist(DistSpec::Beta { alpha: 2.0, beta: 2.0, min: 10.0, max: 20.0 });
+        let b = dist(DistSpec::Beta {
+            alpha: 2.0,
+            beta: 2.0,
+            min: 10.0,
+            max: 20.0,
+        });
         assert!((b.median() - 15.0).abs() < 1e-9);
         // Beta(1, 1) is uniform.
-        let u = dist(DistSpec::Beta { alpha: 1.0, beta: 1.0, min: 0.0, max: 1.0 });
+        let u = dist(DistSpec::Beta {
+            alpha: 1.0,
+            beta: 1.0,
+            min: 0.0,
+            max: 1.0,
+        });
         assert!((u.quantile(0.3) - 0.3).abs() < 1e-9);
     }
 
     #[test]
     fn gamma_quantile_exponential_case() {
         // Gamma(1, θ) is exponential: Q(u) = −θ ln(1−u).
-        let d = dist(DistSpec::Gamma { shape: 1.0, scale: 3.0 });
+        let d = dist(DistSpec::Gamma {
+            shape: 1.0,
+            scale: 3.0,
+        });
         let expected = -3.0 * (1.0f64 - 0.7).ln();
         assert!((d.quantile(0.7) - expected).abs() < 1e-6 * expected);
     }
@@ -467,17 +513,50 @@ mod tests {
     fn impossible_arguments_are_rejected() {
         let bad = [
             DistSpec::Uniform { min: 1.0, max: 1.0 },
-            DistSpec::Triangular { min: 0.0, mode: 5.0, max: 4.0 },
-            DistSpec::Pert { min: 0.0, mode: 1.0, max: 2.0, shape: 0.0 },
-            DistSpec::Normal { mean: 0.0, sd: -1.0, min: None, max: None },
-            DistSpec::Normal { mean: 0.0, sd: 1.0, min: Some(2.0), max: Some(1.0) },
-            DistSpec::LogNormal { mu: 0.0, sigma: -0.1 },
-            DistSpec::Beta { alpha: 0.0, beta: 1.0, min: 0.0, max: 1.0 },
-            DistSpec::Gamma { shape: 1.0, scale: 0.0 },
+            DistSpec::Triangular {
+                min: 0.0,
+                mode: 5.0,
+                max: 4.0,
+            },
+            DistSpec::Pert {
+                min: 0.0,
+                mode: 1.0,
+                max: 2.0,
+                shape: 0.0,
+            },
+            DistSpec::Normal {
+                mean: 0.0,
+                sd: -1.0,
+                min: None,
+                max: None,
+            },
+            DistSpec::Normal {
+                mean: 0.0,
+                sd: 1.0,
+                min: Some(2.0),
+                max: Some(1.0),
+            },
+            DistSpec::LogNormal {
+                mu: 0.0,
+                sigma: -0.1,
+            },
+            DistSpec::Beta {
+                alpha: 0.0,
+                beta: 1.0,
+                min: 0.0,
+                max: 1.0,
+            },
+            DistSpec::Gamma {
+                shape: 1.0,
+                scale: 0.0,
+            },
             DistSpec::Fixed { value: f64::NAN },
         ];
         for spec in bad {
-            assert!(Dist::new(spec.clone()).is_err(), "{spec:?} should be rejected");
+            assert!(
+                Dist::new(spec.clone()).is_err(),
+                "{spec:?} should be rejected"
+            );
         }
     }
 }

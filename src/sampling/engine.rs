@@ -5,8 +5,10 @@
 //! accumulator merges exactly (integer sketch counts, exact sums), the result is
 //! bit-identical for any number of threads and any scheduling.
 
+use super::SamplerKind;
+use super::design::{ChunkVariates, Design, DesignError};
 use super::plan::{RangeError, SamplingPlan};
-use super::stream::{CHUNK_SIZE, ChunkStreams, UniformStream};
+use super::stream::CHUNK_SIZE;
 use crate::model::{Model, ModelError, ParamValues, Scratch};
 use crate::stats::Accumulator;
 use std::sync::Mutex;
@@ -57,25 +59,28 @@ impl<'m> Evaluator<'m> {
         }
     }
 
-    /// Evaluates the next draw of `stream`.
+    /// Evaluates the next draw of a chunk.
     #[inline]
-    pub fn next_draw(&mut self, stream: &mut UniformStream) -> Result<&[f64], DrawErrorKind> {
-        stream.fill(&mut self.uniforms);
+    pub fn next_draw(&mut self, variates: &mut ChunkVariates) -> Result<&[f64], DrawErrorKind> {
+        variates.next_draw(&mut self.uniforms);
         self.evaluate_uniforms()
     }
 
     /// Evaluates the model at the current uniforms.
     #[inline]
     fn evaluate_uniforms(&mut self) -> Result<&[f64], DrawErrorKind> {
-        self.plan.apply(self.model.network(), &self.uniforms, &mut self.values)?;
-        self.model.evaluate(&self.values, &mut self.scratch, &mut self.out)?;
+        self.plan
+            .apply(self.model.network(), &self.uniforms, &mut self.values)?;
+        self.model
+            .evaluate(&self.values, &mut self.scratch, &mut self.out)?;
         Ok(&self.out)
     }
 
     /// Evaluates the model with every parameter at its median.
     pub fn central(&mut self) -> Result<&[f64], ModelError> {
         self.plan.apply_medians(&mut self.values);
-        self.model.evaluate(&self.values, &mut self.scratch, &mut self.out)?;
+        self.model
+            .evaluate(&self.values, &mut self.scratch, &mut self.out)?;
         Ok(&self.out)
     }
 }
@@ -108,6 +113,8 @@ pub struct SamplerRun<'m> {
     pub plan: &'m SamplingPlan,
     /// Run seed.
     pub seed: u64,
+    /// Sampling design.
+    pub sampler: SamplerKind,
     /// Draws and chunking.
     pub chunks: ChunkPlan,
     /// Worker threads (≥ 1).
@@ -124,6 +131,9 @@ pub enum SamplerError {
     /// A draw failed (the lowest-numbered failing draw is reported).
     #[error(transparent)]
     Draw(#[from] DrawError),
+    /// The sampling design cannot be used.
+    #[error(transparent)]
+    Design(#[from] DesignError),
     /// The thread pool could not be built.
     #[error("cannot start {threads} worker threads: {reason}")]
     Threads {
@@ -140,10 +150,11 @@ impl SamplerRun<'_> {
     /// Draw 0 is evaluated first: its values are the shifts of the moment sums
     /// (a run constant, independent of scheduling).
     pub fn run(&self) -> Result<Accumulator, SamplerError> {
-        let streams = ChunkStreams::new(self.seed);
+        let design = Design::new(self.sampler, self.seed, self.plan.n_variates())?;
         let mut first = Evaluator::new(self.model, self.plan);
+        let (first_draw, len) = self.chunks.chunk(0);
         let shifts = first
-            .next_draw(&mut streams.chunk(0))
+            .next_draw(&mut design.chunk(0, first_draw, len))
             .map_err(|kind| DrawError { draw: 0, kind })?
             .to_vec();
         let template = Accumulator::new(shifts, self.thresholds.clone());
@@ -170,9 +181,12 @@ impl SamplerRun<'_> {
                         if k >= self.chunks.n_chunks() || k > stop_after.load(Ordering::Relaxed) {
                             break;
                         }
-                        if let Err(e) = self.run_chunk(&streams, k, &mut eval, &mut acc) {
+                        if let Err(e) = self.run_chunk(&design, k, &mut eval, &mut acc) {
                             stop_after.fetch_min(k, Ordering::Relaxed);
-                            failures.lock().expect("no panics while holding the lock").push(e);
+                            failures
+                                .lock()
+                                .expect("no panics while holding the lock")
+                                .push(e);
                             break;
                         }
                         let n = self.chunks.chunk(k).1;
@@ -181,7 +195,10 @@ impl SamplerRun<'_> {
                             progress(total);
                         }
                     }
-                    results.lock().expect("no panics while holding the lock").push(acc);
+                    results
+                        .lock()
+                        .expect("no panics while holding the lock")
+                        .push(acc);
                 });
             }
         });
@@ -198,17 +215,18 @@ impl SamplerRun<'_> {
 
     fn run_chunk(
         &self,
-        streams: &ChunkStreams,
+        design: &Design,
         k: u64,
         eval: &mut Evaluator<'_>,
         acc: &mut Accumulator,
     ) -> Result<(), DrawError> {
         let (first, len) = self.chunks.chunk(k);
-        let mut stream = streams.chunk(k);
+        let mut variates = design.chunk(k, first, len);
         for i in 0..len {
-            let values = eval
-                .next_draw(&mut stream)
-                .map_err(|kind| DrawError { draw: first + i, kind })?;
+            let values = eval.next_draw(&mut variates).map_err(|kind| DrawError {
+                draw: first + i,
+                kind,
+            })?;
             acc.add_draw(values);
         }
         acc.end_chunk();

@@ -1,10 +1,12 @@
 //! Random streams, distributions and the parallel sampler.
 
+pub mod design;
 pub mod dist;
 pub mod engine;
 pub mod plan;
 pub mod stream;
 
+pub use design::{ChunkVariates, Design, DesignError};
 pub use dist::{Dist, DistError, DistSpec};
 pub use engine::{ChunkPlan, DrawError, Evaluator, SamplerError, SamplerRun};
 pub use plan::{ParamPlan, RangeError, SamplingPlan, Scope};

@@ -198,7 +198,11 @@ fn range_error(network: &Network, param: Param, entity: usize, value: f64) -> Ra
         Level::City => network.cities()[entity].id.clone(),
         Level::Link => {
             let l = network.links()[entity];
-            format!("{}→{}", network.provinces()[l.from].id, network.provinces()[l.to].id)
+            format!(
+                "{}→{}",
+                network.provinces()[l.from].id,
+                network.provinces()[l.to].id
+            )
         }
     };
     RangeError {

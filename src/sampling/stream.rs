@@ -13,8 +13,7 @@ use rand_core::{Rng, SeedableRng};
 pub const CHUNK_SIZE: u64 = 1024;
 
 /// Human-readable name of the generator and how it is keyed, for the manifest.
-pub const RNG_DESCRIPTION: &str =
-    "ChaCha8 (rand_chacha 0.10): key = SeedableRng::seed_from_u64(seed), stream = chunk index, \
+pub const RNG_DESCRIPTION: &str = "ChaCha8 (rand_chacha 0.10): key = SeedableRng::seed_from_u64(seed), stream = chunk index, \
      uniform = ((next_u64 >> 12) + 0.5) / 2^52";
 
 /// The per-chunk streams of one run.
@@ -102,5 +101,9 @@ mod tests {
         assert_eq!(bits, GOLDEN, "ChaCha8 stream changed: {u:?}");
     }
 
-    const GOLDEN: [u64; 3] = [4602933739312733563, 4598444048205154334, 4594539066821240596];
+    const GOLDEN: [u64; 3] = [
+        4602933739312733563,
+        4598444048205154334,
+        4594539066821240596,
+    ];
 }

@@ -77,12 +77,16 @@ impl Accumulator {
 
     /// Adds another accumulator of the same series (exact, order-independent).
     pub fn merge(&mut self, other: &Accumulator) {
-        assert!(self.buffered == 0 && other.buffered == 0, "merge only after end_chunk");
+        assert!(
+            self.buffered == 0 && other.buffered == 0,
+            "merge only after end_chunk"
+        );
         self.moments
             .merge(&other.moments)
             .expect("accumulators of one run share series and shifts");
         for (a, b) in self.sketches.iter_mut().zip(&other.sketches) {
-            a.merge(b).expect("sketches of one run share their parameters");
+            a.merge(b)
+                .expect("sketches of one run share their parameters");
         }
         for (a, b) in self.at_or_above.iter_mut().zip(&other.at_or_above) {
             *a += b;

@@ -32,7 +32,10 @@ impl fmt::Display for StatsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::SeriesCount { expected, found } => {
-                write!(f, "series count mismatch: expected {expected}, found {found}")
+                write!(
+                    f,
+                    "series count mismatch: expected {expected}, found {found}"
+                )
             }
             Self::ShiftMismatch { series } => {
                 write!(f, "moment shifts differ for series {series}")

@@ -214,9 +214,15 @@ mod tests {
     #[test]
     fn catastrophic_cancellation() {
         assert_eq!(fsum(&[1e100, 1.0, -1e100]), 1.0);
-        assert_eq!(fsum(&[1e100, 1.0, -1e100, 1e-100, 1e50, -1.0, -1e50]), 1e-100);
+        assert_eq!(
+            fsum(&[1e100, 1.0, -1e100, 1e-100, 1e50, -1.0, -1e50]),
+            1e-100
+        );
         assert_eq!(fsum(&[1.0, 1e100, 1.0, -1e100]), 2.0);
-        assert_eq!(fsum(&[2.0f64.powi(53), -0.5, -(2.0f64.powi(-54))]), 2.0f64.powi(53) - 1.0);
+        assert_eq!(
+            fsum(&[2.0f64.powi(53), -0.5, -(2.0f64.powi(-54))]),
+            2.0f64.powi(53) - 1.0
+        );
     }
 
     #[test]

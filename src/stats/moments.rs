@@ -171,9 +171,16 @@ impl RunMoments {
     /// If the bank tracks a different number of series (a programming
     /// error: banks come from [`RunMoments::chunk_bank`], not from data).
     pub fn absorb_chunk(&mut self, bank: &ChunkMomentsBank) {
-        assert_eq!(bank.series(), self.series(), "chunk bank has a different series count");
+        assert_eq!(
+            bank.series(),
+            self.series(),
+            "chunk bank has a different series count"
+        );
         debug_assert!(
-            bank.shifts.iter().zip(&self.shifts).all(|(a, b)| a.to_bits() == b.to_bits()),
+            bank.shifts
+                .iter()
+                .zip(&self.shifts)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
             "chunk bank has different shifts"
         );
         if bank.count == 0 {
@@ -309,7 +316,11 @@ mod tests {
         (0..n)
             .map(|_| {
                 let z = normal(&mut rng);
-                vec![1000.0 + 0.01 * z, (1.5 * normal(&mut rng)).exp(), -3.0 + z * 1e6]
+                vec![
+                    1000.0 + 0.01 * z,
+                    (1.5 * normal(&mut rng)).exp(),
+                    -3.0 + z * 1e6,
+                ]
             })
             .collect()
     }
@@ -348,8 +359,16 @@ mod tests {
         for s in 0..3 {
             let (m, sd) = two_pass(&draws, s);
             let scale = sd.max(m.abs());
-            assert!((run.mean(s) - m).abs() <= 1e-13 * scale, "mean {s}: {} vs {m}", run.mean(s));
-            assert!((run.sd(s) - sd).abs() <= 1e-9 * sd, "sd {s}: {} vs {sd}", run.sd(s));
+            assert!(
+                (run.mean(s) - m).abs() <= 1e-13 * scale,
+                "mean {s}: {} vs {m}",
+                run.mean(s)
+            );
+            assert!(
+                (run.sd(s) - sd).abs() <= 1e-9 * sd,
+                "sd {s}: {} vs {sd}",
+                run.sd(s)
+            );
             assert_eq!(run.mcse(s), run.sd(s) / (50_000f64).sqrt());
         }
     }
@@ -417,7 +436,13 @@ mod tests {
         let mut a = RunMoments::new(vec![1.0, 2.0]);
         let b = RunMoments::new(vec![1.0]);
         let c = RunMoments::new(vec![1.0, 3.0]);
-        assert_eq!(a.merge(&b), Err(StatsError::SeriesCount { expected: 2, found: 1 }));
+        assert_eq!(
+            a.merge(&b),
+            Err(StatsError::SeriesCount {
+                expected: 2,
+                found: 1
+            })
+        );
         assert_eq!(a.merge(&c), Err(StatsError::ShiftMismatch { series: 1 }));
         let bad = r#"{"shifts":[1.0],"s1":[],"s2":[[]],"count":0}"#;
         assert!(serde_json::from_str::<RunMoments>(bad).is_err());

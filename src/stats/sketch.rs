@@ -242,7 +242,11 @@ impl Store {
         // collapse decision above depends on data, not on slack.
         let extra = (span / 2).max(64).min(cap - span);
         let grew_down = old.is_some_and(|(a, _)| idx < a);
-        let below = if grew_down { extra - extra / 4 } else { extra / 4 };
+        let below = if grew_down {
+            extra - extra / 4
+        } else {
+            extra / 4
+        };
         let new_offset = i64::from(lo) - below as i64;
         let new_offset = i32::try_from(new_offset).unwrap_or(i32::MIN);
         let mut counts = vec![0u64; span + extra];
@@ -742,7 +746,11 @@ mod tests {
             (
                 "mixture around 0",
                 draws(3, N, |r| {
-                    if uniform(r) < 0.5 { -2.0 + normal(r) } else { 0.5 + 0.3 * normal(r) }
+                    if uniform(r) < 0.5 {
+                        -2.0 + normal(r)
+                    } else {
+                        0.5 + 0.3 * normal(r)
+                    }
                 }),
             ),
             ("narrow", draws(4, N, |r| 1000.0 + 0.01 * normal(r))),
@@ -771,7 +779,10 @@ mod tests {
                     if uniform(r) < 0.4 { -m } else { m }
                 }),
             ),
-            ("subnormal-free near threshold", draws(9, N, |r| 1e-300 * (1.0 + uniform(r)))),
+            (
+                "subnormal-free near threshold",
+                draws(9, N, |r| 1e-300 * (1.0 + uniform(r))),
+            ),
         ]
     }
 
@@ -819,7 +830,10 @@ mod tests {
         }
         let mut sk = QuantileSketch::new();
         sk.extend_from_slice(&[5.0, -2.5, 1e-3, 7.25]);
-        assert_eq!((sk.quantile(0.0), sk.quantile(0.25), sk.quantile(1.0)), (-2.5, -2.5, 7.25));
+        assert_eq!(
+            (sk.quantile(0.0), sk.quantile(0.25), sk.quantile(1.0)),
+            (-2.5, -2.5, 7.25)
+        );
         assert!(QuantileSketch::new().quantile(0.5).is_nan());
         assert!(sk.quantile(f64::NAN).is_nan());
     }
@@ -866,7 +880,10 @@ mod tests {
         for i in 0..10_000 {
             let y = -1000.0 + f64::from(i) * 0.2001;
             let x = approx_log2_inv(y);
-            assert!((approx_log2(x) - y).abs() <= 1e-12 * y.abs().max(1.0), "y={y}");
+            assert!(
+                (approx_log2(x) - y).abs() <= 1e-12 * y.abs().max(1.0),
+                "y={y}"
+            );
         }
     }
 
@@ -885,7 +902,12 @@ mod tests {
 
     /// Chunked, multi-worker build: chunk k always holds the same draws;
     /// `order` says which chunk each worker slot processes.
-    fn build_sharded(data: &[f64], workers: usize, order: &[usize], sk: &QuantileSketch) -> Vec<QuantileSketch> {
+    fn build_sharded(
+        data: &[f64],
+        workers: usize,
+        order: &[usize],
+        sk: &QuantileSketch,
+    ) -> Vec<QuantileSketch> {
         let chunks: Vec<&[f64]> = data.chunks(1024).collect();
         let mut parts = vec![sk.clone(); workers];
         for (slot, &k) in order.iter().enumerate() {
@@ -953,7 +975,10 @@ mod tests {
         let s = sorted(&data);
         for q in [0.0, 0.001, 0.01, 0.99, 0.999, 1.0] {
             let exact = exact_quantile(&s, q);
-            assert!((sk.quantile(q) - exact).abs() <= 0.001 * exact.abs(), "q={q}");
+            assert!(
+                (sk.quantile(q) - exact).abs() <= 0.001 * exact.abs(),
+                "q={q}"
+            );
         }
     }
 
@@ -1063,7 +1088,11 @@ mod tests {
             black_box(d.iter().map(|&x| i64::from(sk.index(x))).sum::<i64>());
         });
         let ln_idx = best_ns(&data, |d| {
-            black_box(d.iter().map(|&x| i64::from(floor_i32(x.ln() * inv_ln_gamma))).sum::<i64>());
+            black_box(
+                d.iter()
+                    .map(|&x| i64::from(floor_i32(x.ln() * inv_ln_gamma)))
+                    .sum::<i64>(),
+            );
         });
         let mut s1 = QuantileSketch::new();
         let cubic_insert = best_ns(&data, |d| {
@@ -1087,7 +1116,11 @@ mod tests {
                 let a = x.abs();
                 if a >= ZERO_THRESHOLD {
                     let idx = floor_i32(a.ln() * inv_ln_gamma);
-                    let store = if x > 0.0 { &mut s2.positive } else { &mut s2.negative };
+                    let store = if x > 0.0 {
+                        &mut s2.positive
+                    } else {
+                        &mut s2.negative
+                    };
                     store.add(idx, cap);
                 } else {
                     s2.zero_count += 1;

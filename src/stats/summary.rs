@@ -170,8 +170,15 @@ mod tests {
             .into_iter()
             .fold(0.0, f64::max);
         assert_eq!(s.bounds_mcse, widest);
-        assert_eq!(Summary::from_parts(20_000, 0.0, 1.0, 0.0, &sk, &[]).bounds_mcse, 0.0);
-        assert!(Summary::from_parts(0, 0.0, 0.0, 0.0, &QuantileSketch::new(), &[0.9]).bounds_mcse.is_nan());
+        assert_eq!(
+            Summary::from_parts(20_000, 0.0, 1.0, 0.0, &sk, &[]).bounds_mcse,
+            0.0
+        );
+        assert!(
+            Summary::from_parts(0, 0.0, 0.0, 0.0, &QuantileSketch::new(), &[0.9])
+                .bounds_mcse
+                .is_nan()
+        );
     }
 
     #[test]
@@ -182,15 +189,23 @@ mod tests {
         let expected = asymptotic_95(n);
         for p in [0.025, 0.975] {
             let se = quantile_mcse(&sk, p);
-            assert!((se / expected - 1.0).abs() < 0.2, "p={p}: {se} vs {expected}");
+            assert!(
+                (se / expected - 1.0).abs() < 0.2,
+                "p={p}: {se} vs {expected}"
+            );
         }
-        assert!((s.bounds_mcse / expected - 1.0).abs() < 0.2, "{} vs {expected}", s.bounds_mcse);
+        assert!(
+            (s.bounds_mcse / expected - 1.0).abs() < 0.2,
+            "{} vs {expected}",
+            s.bounds_mcse
+        );
     }
 
     #[test]
     fn bounds_mcse_shrinks_like_inverse_sqrt_n() {
         let small = Summary::from_parts(10_000, 0.0, 1.0, 0.0, &normal_sketch(10_000, 5), &[0.95]);
-        let large = Summary::from_parts(100_000, 0.0, 1.0, 0.0, &normal_sketch(100_000, 6), &[0.95]);
+        let large =
+            Summary::from_parts(100_000, 0.0, 1.0, 0.0, &normal_sketch(100_000, 6), &[0.95]);
         let ratio = small.bounds_mcse / large.bounds_mcse;
         // √10 ≈ 3.16; the estimate itself has ~10 % noise at these sizes.
         assert!((2.4..4.2).contains(&ratio), "ratio {ratio}");
@@ -205,7 +220,11 @@ mod tests {
             sd: 0.5,
             mcse: 0.25,
             median: 1.5,
-            intervals: vec![Interval { level: 0.9, lo: 1.0, hi: 2.0 }],
+            intervals: vec![Interval {
+                level: 0.9,
+                lo: 1.0,
+                hi: 2.0,
+            }],
             bounds_mcse: 0.5,
         };
         let json = serde_json::to_string(&s).expect("ser");

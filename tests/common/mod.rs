@@ -26,7 +26,11 @@ pub fn example_copy() -> tempfile::TempDir {
     let src = root().join("configs");
     std::fs::copy(src.join("example.toml"), dir.path().join("example.toml")).unwrap();
     for t in ["provinces.csv", "cities.csv", "links.csv"] {
-        std::fs::copy(src.join("example").join(t), dir.path().join("example").join(t)).unwrap();
+        std::fs::copy(
+            src.join("example").join(t),
+            dir.path().join("example").join(t),
+        )
+        .unwrap();
     }
     dir
 }

@@ -13,12 +13,18 @@ const EFF: f64 = 0.9;
 const ICE_G_PER_KM: f64 = 193.2;
 
 fn network(advanced_a1: bool) -> Network {
-    let provinces = ["A", "B", "C"].map(|id| Province { id: id.into() }).to_vec();
+    let provinces = ["A", "B", "C"]
+        .map(|id| Province { id: id.into() })
+        .to_vec();
     let city = |id: &str, province, advanced| City {
         id: id.into(),
         name: id.into(),
         province,
-        tier: if advanced { "tier1".into() } else { "other".into() },
+        tier: if advanced {
+            "tier1".into()
+        } else {
+            "other".into()
+        },
         advanced,
     };
     let cities = vec![
@@ -42,9 +48,18 @@ fn values(model: &Model) -> ParamValues {
     set(Param::CityConsumptionTwh, &[20.0, 10.0, 4.0, 6.0, 3.0]);
     set(Param::CityGenerationTwh, &[5.0, 0.0, 12.0, 2.0, 3.0]);
     set(Param::DistributionLoss, &[0.05, 0.0, 0.0, 0.02, 0.0]);
-    set(Param::EvStock, &[100_000.0, 50_000.0, 20_000.0, 30_000.0, 10_000.0]);
-    set(Param::VktKm, &[12_000.0, 10_000.0, 15_000.0, 15_000.0, 10_000.0]);
-    set(Param::EvKwhPer100km, &[EV_KWH, EV_KWH, EV_KWH, 25.0, EV_KWH]);
+    set(
+        Param::EvStock,
+        &[100_000.0, 50_000.0, 20_000.0, 30_000.0, 10_000.0],
+    );
+    set(
+        Param::VktKm,
+        &[12_000.0, 10_000.0, 15_000.0, 15_000.0, 10_000.0],
+    );
+    set(
+        Param::EvKwhPer100km,
+        &[EV_KWH, EV_KWH, EV_KWH, 25.0, EV_KWH],
+    );
     set(Param::ChargingEfficiency, &[EFF; 5]);
     set(Param::IceLPer100km, &[7.0; 5]);
     set(Param::GasolineKgco2PerL, &[2.3; 5]);
@@ -56,13 +71,18 @@ fn run(advanced_a1: bool) -> (Model, Vec<f64>) {
     let model = Model::new(network(advanced_a1), IceBasis::Wtw);
     let v = values(&model);
     let mut out = vec![f64::NAN; model.layout().len()];
-    model.evaluate(&v, &mut model.scratch(), &mut out).expect("valid draw");
+    model
+        .evaluate(&v, &mut model.scratch(), &mut out)
+        .expect("valid draw");
     (model, out)
 }
 
 fn close(actual: f64, expected: f64) {
     let tol = 1e-12 * expected.abs().max(1.0);
-    assert!((actual - expected).abs() <= tol, "got {actual}, expected {expected}");
+    assert!(
+        (actual - expected).abs() <= tol,
+        "got {actual}, expected {expected}"
+    );
 }
 
 #[test]
@@ -97,8 +117,14 @@ fn city_supply_vehicles_and_emissions_by_hand() {
     close(get(CityMetric::IceGPerKm, 0), ICE_G_PER_KM);
     // E = 100 000 · 12 000 km · 0.15/0.9 kWh/km / 1e6 = 200 GWh.
     close(get(CityMetric::EvEnergyGwh, 0), 200.0);
-    close(get(CityMetric::EvTerritorialT, 0), 200.0 * 0.25 * 500.0 / 0.95);
-    close(get(CityMetric::BurdenExportedT, 0), 200.0 * 0.75 * p_a / 0.95);
+    close(
+        get(CityMetric::EvTerritorialT, 0),
+        200.0 * 0.25 * 500.0 / 0.95,
+    );
+    close(
+        get(CityMetric::BurdenExportedT, 0),
+        200.0 * 0.75 * p_a / 0.95,
+    );
     close(get(CityMetric::EvEmissionsT, 0), 200.0 * s_a1);
     // b1 is self-sufficient: nothing exported, intensity = I_B.
     close(get(CityMetric::ImportShare, 2), 0.0);
@@ -108,7 +134,10 @@ fn city_supply_vehicles_and_emissions_by_hand() {
     // S = 900/0.98, ev = 0.25/0.9·S = 255.10… g/km > 193.2 → worse than gasoline.
     let s_b2 = 900.0 / 0.98;
     close(get(CityMetric::SupplyIntensity, 3), s_b2);
-    close(get(CityMetric::EvIceRatio, 3), 0.25 / 0.9 * s_b2 / ICE_G_PER_KM);
+    close(
+        get(CityMetric::EvIceRatio, 3),
+        0.25 / 0.9 * s_b2 / ICE_G_PER_KM,
+    );
     assert_eq!(get(CityMetric::EvWorseThanIce, 3), 1.0);
     assert_eq!(get(CityMetric::EvWorseThanIce, 0), 0.0);
 }
@@ -123,7 +152,10 @@ fn burden_lands_on_the_exporter_city_by_hand() {
     let exported_b = get(CityMetric::BurdenExportedT, 3);
     // B receives its ψ share of A's exported burden plus all of b2's.
     let landed_b = exported_a * (10.0 / 0.95 * 900.0) / pool_em_a + exported_b;
-    close(out[lay.province(ProvinceMetric::BurdenLandedT, 1)], landed_b);
+    close(
+        out[lay.province(ProvinceMetric::BurdenLandedT, 1)],
+        landed_b,
+    );
     // Q_B = O_B + sent to A = 54 + 10/0.95; b1's surplus is 8 TWh.
     let q_b = 54.0 + 10.0 / 0.95;
     close(get(CityMetric::BurdenReceivedT, 2), landed_b * 8.0 / q_b);
@@ -147,11 +179,15 @@ fn headlines_by_hand() {
     let h = |k: Headline| out[lay.headline(lay.headlines().iter().position(|&x| x == k).unwrap())];
     close(h(Headline::AdvancedImportShare), 0.75);
     // Only b2 is worse than gasoline: ratio 0.25/0.9·900/0.98/193.2 − 1.
-    close(h(Headline::MaxEvPenalty), 0.25 / 0.9 * 900.0 / 0.98 / ICE_G_PER_KM - 1.0);
+    close(
+        h(Headline::MaxEvPenalty),
+        0.25 / 0.9 * 900.0 / 0.98 / ICE_G_PER_KM - 1.0,
+    );
     close(h(Headline::EvWorseCityShare), 0.2);
     // Importers: a1, a2, b2 (3 of 5).
     close(h(Headline::ImporterCityShare), 0.6);
-    let a1_gap = 1.0 - out[lay.city(CityMetric::EvTerritorialT, 0)] / out[lay.city(CityMetric::EvEmissionsT, 0)];
+    let a1_gap = 1.0
+        - out[lay.city(CityMetric::EvTerritorialT, 0)] / out[lay.city(CityMetric::EvEmissionsT, 0)];
     close(h(Headline::AdvancedTerritorialGap), a1_gap);
 }
 
@@ -160,11 +196,15 @@ fn burden_is_conserved() {
     let (model, out) = run(true);
     let lay = model.layout();
     let n = model.network();
-    let exported: f64 = (0..n.cities().len()).map(|c| out[lay.city(CityMetric::BurdenExportedT, c)]).sum();
+    let exported: f64 = (0..n.cities().len())
+        .map(|c| out[lay.city(CityMetric::BurdenExportedT, c)])
+        .sum();
     let landed: f64 = (0..n.provinces().len())
         .map(|p| out[lay.province(ProvinceMetric::BurdenLandedT, p)])
         .sum();
-    let on_cities: f64 = (0..n.cities().len()).map(|c| out[lay.city(CityMetric::BurdenReceivedT, c)]).sum();
+    let on_cities: f64 = (0..n.cities().len())
+        .map(|c| out[lay.city(CityMetric::BurdenReceivedT, c)])
+        .sum();
     let on_rest: f64 = (0..n.provinces().len())
         .map(|p| out[lay.province(ProvinceMetric::BurdenRestOfProvinceT, p)])
         .sum();
@@ -179,13 +219,22 @@ fn ttw_basis_drops_the_well_to_tank_uplift() {
     let v = values(&model);
     let mut out = vec![0.0; model.layout().len()];
     model.evaluate(&v, &mut model.scratch(), &mut out).unwrap();
-    close(out[model.layout().city(CityMetric::IceGPerKm, 0)], 7.0 / 100.0 * 2.3 * 1000.0);
+    close(
+        out[model.layout().city(CityMetric::IceGPerKm, 0)],
+        7.0 / 100.0 * 2.3 * 1000.0,
+    );
 }
 
 #[test]
 fn without_advanced_cities_the_advanced_headlines_are_left_out() {
     let (model, _) = run(false);
-    assert!(!model.layout().headlines().iter().any(|h| h.needs_advanced_cities()));
+    assert!(
+        !model
+            .layout()
+            .headlines()
+            .iter()
+            .any(|h| h.needs_advanced_cities())
+    );
     assert_eq!(model.layout().headlines().len(), 4);
 }
 
@@ -198,7 +247,17 @@ fn an_importing_city_in_an_empty_pool_is_an_error() {
     v.get_mut(Param::CityGenerationTwh)[4] = 1.0;
     v.get_mut(Param::ProvinceConsumptionTwh)[2] = 1.0;
     let err = model
-        .evaluate(&v, &mut model.scratch(), &mut vec![0.0; model.layout().len()])
+        .evaluate(
+            &v,
+            &mut model.scratch(),
+            &mut vec![0.0; model.layout().len()],
+        )
         .unwrap_err();
-    assert_eq!(err, ModelError::EmptyPool { province: "C".into(), city: "c1".into() });
+    assert_eq!(
+        err,
+        ModelError::EmptyPool {
+            province: "C".into(),
+            city: "c1".into()
+        }
+    );
 }
