@@ -1,27 +1,25 @@
 //! The default config and its tables, compiled into the binary so that
-//! `evcarbon run` works from any folder.
+//! `evcarbon run` works from any folder (and after `cargo install`).
 
 /// Path of the default config, as shown to users.
-pub const BUILTIN_CONFIG: &str = "configs/example.toml";
+pub const BUILTIN_CONFIG: &str = "configs/china-285.toml";
+
+macro_rules! bundle {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../../", $path)))),*]
+    };
+}
 
 /// Every compiled-in file as (path, contents).
 pub fn builtin_files() -> &'static [(&'static str, &'static str)] {
-    &[
-        (
-            "configs/example.toml",
-            include_str!("../../configs/example.toml"),
-        ),
-        (
-            "configs/example/provinces.csv",
-            include_str!("../../configs/example/provinces.csv"),
-        ),
-        (
-            "configs/example/cities.csv",
-            include_str!("../../configs/example/cities.csv"),
-        ),
-        (
-            "configs/example/links.csv",
-            include_str!("../../configs/example/links.csv"),
-        ),
+    bundle![
+        "configs/china-285.toml",
+        "configs/china-285/provinces.csv",
+        "configs/china-285/cities.csv",
+        "configs/china-285/links.csv",
+        "configs/example.toml",
+        "configs/example/provinces.csv",
+        "configs/example/cities.csv",
+        "configs/example/links.csv",
     ]
 }

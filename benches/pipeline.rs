@@ -1,0 +1,39 @@
+//! Throughput of the whole pipeline (sampling, model, aggregation), in draws per
+//! second, single-threaded and on every core.
+//!
+//! Run: `cargo bench --bench pipeline`. Criterion reports "elements/s" = draws/s.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::path::Path;
+use std::time::Duration;
+
+fn bench_config(c: &mut Criterion, name: &str, path: &str, draws: u64) {
+    let mut config = evcarbon::config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .expect("config loads");
+    config.run.draws = draws;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut group = c.benchmark_group(format!("pipeline/{name}"));
+    group.throughput(Throughput::Elements(draws));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    let mut thread_counts = vec![1];
+    if cores > 1 {
+        thread_counts.push(cores);
+    }
+    for threads in thread_counts {
+        group.bench_function(format!("{threads}_threads"), |b| {
+            b.iter(|| {
+                evcarbon::pipeline::sample(&config, threads, None).expect("sampling succeeds")
+            })
+        });
+    }
+    group.finish();
+}
+
+fn pipeline(c: &mut Criterion) {
+    bench_config(c, "example", "configs/example.toml", 50_000);
+    bench_config(c, "china-285", "configs/china-285.toml", 4_096);
+}
+
+criterion_group!(benches, pipeline);
+criterion_main!(benches);
