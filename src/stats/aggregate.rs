@@ -6,7 +6,7 @@ use super::{ChunkMomentsBank, QuantileSketch, RunMoments, Summary};
 /// Draws buffered before their values go into the sketches. Inserting a block of one
 /// series at a time keeps that sketch's buckets in cache; inserting draw by draw
 /// touches thousands of sketches per draw and is bound by memory latency.
-const BLOCK: usize = 64;
+const BLOCK: usize = 1024;
 
 /// Everything the aggregator keeps for a set of series; memory does not grow with
 /// the number of draws.

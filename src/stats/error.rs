@@ -22,7 +22,7 @@ pub enum StatsError {
     SketchParameters,
     /// A relative accuracy outside the supported range was requested.
     InvalidAccuracy(f64),
-    /// A bucket cap below the supported minimum was requested.
+    /// A bucket cap outside the supported range was requested.
     InvalidBucketCap(usize),
     /// Deserialized data violates an invariant.
     Corrupt(&'static str),
@@ -46,7 +46,7 @@ impl fmt::Display for StatsError {
             Self::InvalidAccuracy(a) => {
                 write!(f, "relative accuracy {a} is outside [1e-6, 0.5)")
             }
-            Self::InvalidBucketCap(m) => write!(f, "bucket cap {m} is below the minimum of 16"),
+            Self::InvalidBucketCap(m) => write!(f, "bucket cap {m} is outside [16, 2^24]"),
             Self::Corrupt(what) => write!(f, "corrupt statistics data: {what}"),
         }
     }

@@ -558,6 +558,48 @@ impl QuantileSketch {
         self.value_at_rank(k).clamp(self.min, self.max)
     }
 
+    /// A smooth version of the quantile function: linear interpolation of
+    /// the continuous rank `q·n` inside the bucket that holds it.
+    ///
+    /// Unlike [`quantile`](Self::quantile) this is not snapped to bucket
+    /// representatives, so differences of nearby quantiles (as in
+    /// [`quantile_mcse`](super::summary::quantile_mcse)) are not quantized
+    /// to bucket widths. The price is a weaker guarantee: the result lies in
+    /// the bucket of the exact order statistic, so within `γ − 1 ≈ 2α`
+    /// relative of it — use it for error estimates, not reported bounds.
+    /// Clamped to `[min, max]`; NaN if empty or `q` is NaN.
+    #[must_use]
+    pub fn quantile_interpolated(&self, q: f64) -> f64 {
+        if self.count == 0 || q.is_nan() {
+            return f64::NAN;
+        }
+        let r = q.clamp(0.0, 1.0) * self.count as f64;
+        let mut seen = 0u64;
+        let within = |seen: u64, c: u64| ((r - seen as f64) / c as f64).clamp(0.0, 1.0);
+        let (lo, counts) = self.negative.trimmed();
+        for (j, &c) in counts.iter().enumerate().rev() {
+            if c != 0 && (seen + c) as f64 >= r {
+                let (a, b) = self.bounds(lo + j as i32);
+                // Walking up through negatives: from -b towards -a.
+                return (-b + within(seen, c) * (b - a)).clamp(self.min, self.max);
+            }
+            seen += c;
+        }
+        seen += self.zero_count;
+        if self.zero_count > 0 && seen as f64 >= r {
+            return 0.0;
+        }
+        let (lo, counts) = self.positive.trimmed();
+        for (j, &c) in counts.iter().enumerate() {
+            if c != 0 && (seen + c) as f64 >= r {
+                let (a, b) = self.bounds(lo + j as i32);
+                return (a + within(seen, c) * (b - a)).clamp(self.min, self.max);
+            }
+            seen += c;
+        }
+        self.max
+    }
+
     /// Representative value of the bucket holding 1-based rank `k`.
     fn value_at_rank(&self, k: u64) -> f64 {
         let mut seen = 0u64;
@@ -587,10 +629,17 @@ impl QuantileSketch {
     /// The value within relative distance α of every magnitude in bucket
     /// `idx`: the harmonic mean of its bounds.
     fn representative(&self, idx: i32) -> f64 {
-        let lo = approx_log2_inv(f64::from(idx) / self.multiplier);
-        let hi = approx_log2_inv(f64::from(idx + 1) / self.multiplier);
+        let (lo, hi) = self.bounds(idx);
         // The top bucket's upper bound can overflow; keep the result finite.
         (2.0 / (1.0 / lo + 1.0 / hi)).min(f64::MAX)
+    }
+
+    /// Lower and upper magnitude bounds of bucket `idx`.
+    fn bounds(&self, idx: i32) -> (f64, f64) {
+        (
+            approx_log2_inv(f64::from(idx) / self.multiplier),
+            approx_log2_inv(f64::from(idx + 1) / self.multiplier),
+        )
     }
 
     fn to_raw(&self) -> RawSketchRef<'_> {
@@ -815,6 +864,22 @@ mod tests {
                     err <= DEFAULT_RELATIVE_ACCURACY * (1.0 + 1e-9) * exact.abs(),
                     "{name} q={q}: {est} vs {exact}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn interpolated_quantile_stays_in_the_exact_bucket() {
+        for (name, data) in shapes() {
+            let mut sk = QuantileSketch::new();
+            sk.extend_from_slice(&data);
+            let s = sorted(&data);
+            let gamma = (1.0 + DEFAULT_RELATIVE_ACCURACY) / (1.0 - DEFAULT_RELATIVE_ACCURACY);
+            for q in QS {
+                let exact = exact_quantile(&s, q);
+                let est = sk.quantile_interpolated(q);
+                let tol = (gamma - 1.0) * (1.0 + 1e-9) * exact.abs();
+                assert!((est - exact).abs() <= tol, "{name} q={q}: {est} vs {exact}");
             }
         }
     }

@@ -99,6 +99,10 @@ fn nan_max(a: f64, b: f64) -> f64 {
 /// `√(n p (1 − p))` ranks, i.e. `s = √(p(1 − p)/n)` in probability. The
 /// standard error is estimated as half the width of the ±1-sd rank
 /// interval, `(Q(p + s) − Q(p − s)) / 2`, with `p ± s` clamped to [0, 1].
+/// `Q` is [`QuantileSketch::quantile_interpolated`]: the representatives
+/// used for reported quantiles are spaced one bucket (≈ 2α relative) apart,
+/// which would quantize the difference to multiples of about `α·|Q(p)|`
+/// (±20 % of the estimate for a 95 % bound of N(0, 1) at n = 100,000).
 /// This is the distribution-free interval behind the quantile MCSE of
 /// Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021), "Rank-normalization,
 /// folding, and localization: An improved R-hat for assessing convergence
@@ -106,10 +110,9 @@ fn nan_max(a: f64, b: f64) -> f64 {
 /// size; here draws are independent, so n is the draw count); see also
 /// Maritz & Jarrett (1978), JASA 73(361).
 ///
-/// Resolution: `Q` comes from the sketch, whose values are within relative
-/// α of the exact order statistics, so estimates smaller than about
-/// `α·|Q(p)|` are dominated by bucket quantization (they can even be 0 when
-/// both ends fall in one bucket). Asymptotically the estimate tends to
+/// Resolution: estimates much smaller than the bucket width `2α·|Q(p)|` rest
+/// on the assumption that values are spread evenly inside a bucket, so
+/// treat them as "below sketch resolution". Asymptotically the estimate tends to
 /// `√(p(1 − p)/n) / f(Q(p))` for a density `f`. Returns NaN for an empty
 /// sketch or NaN `p`.
 #[must_use]
@@ -120,8 +123,8 @@ pub fn quantile_mcse(sketch: &QuantileSketch, p: f64) -> f64 {
     }
     let p = p.clamp(0.0, 1.0);
     let s = (p * (1.0 - p) / n as f64).sqrt();
-    let upper = sketch.quantile((p + s).min(1.0));
-    let lower = sketch.quantile((p - s).max(0.0));
+    let upper = sketch.quantile_interpolated((p + s).min(1.0));
+    let lower = sketch.quantile_interpolated((p - s).max(0.0));
     (upper - lower) / 2.0
 }
 
@@ -165,9 +168,10 @@ mod tests {
             assert_eq!(iv.hi, sk.quantile((1.0 + l) / 2.0));
             assert!(iv.lo < s.median && s.median < iv.hi);
         }
-        let widest = [0.25, 0.75, 0.05, 0.95, 0.025, 0.975]
-            .map(|p| quantile_mcse(&sk, p))
+        let widest = [0.5, 0.9, 0.95]
             .into_iter()
+            .flat_map(|l: f64| [(1.0 - l) / 2.0, (1.0 + l) / 2.0])
+            .map(|p| quantile_mcse(&sk, p))
             .fold(0.0, f64::max);
         assert_eq!(s.bounds_mcse, widest);
         assert_eq!(
