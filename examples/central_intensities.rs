@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             published.insert(row["province"].clone(), f);
         }
     }
-    let mut eval = Evaluator::new(&config.model, &config.plan);
+    let mut eval = Evaluator::new(&config.model, &config.plan, &config.scenarios);
     let out = eval.central()?.to_vec();
     let layout = config.model.layout();
     println!(

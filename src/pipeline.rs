@@ -2,7 +2,9 @@
 
 use crate::config::Config;
 use crate::model::{CityMetric, Headline, ProvinceMetric};
-use crate::output::{CityRow, HeadlineRow, Provenance, ProvinceRow, RunResults, Telemetry};
+use crate::output::{
+    CityRow, HeadlineRow, Provenance, ProvinceRow, RunResults, ScenarioDeltaRow, Telemetry,
+};
 use crate::sampling::{CHUNK_SIZE, ChunkPlan, RNG_DESCRIPTION, SamplerError, SamplerRun};
 use crate::stats::{Accumulator, DEFAULT_RELATIVE_ACCURACY};
 use std::time::Instant;
@@ -28,6 +30,7 @@ pub fn sample(
     SamplerRun {
         model: &config.model,
         plan: &config.plan,
+        scenarios: &config.scenarios,
         seed: config.run.seed,
         sampler: config.run.sampler,
         chunks: ChunkPlan {
@@ -125,7 +128,71 @@ pub fn assemble(config: &Config, acc: &Accumulator, telemetry: Telemetry) -> Run
         provinces,
         headlines,
         excluded_headlines,
+        scenario_deltas: scenario_deltas(config, acc),
     }
+}
+
+/// Rows of scenario − baseline: the scenario's block of series follows the baseline's.
+fn scenario_deltas(config: &Config, acc: &Accumulator) -> Vec<ScenarioDeltaRow> {
+    let net = config.model.network();
+    let layout = config.model.layout();
+    let levels = &config.run.levels;
+    let mut rows = Vec::new();
+    for (s, scenario) in config.scenarios.iter().enumerate() {
+        let offset = layout.len() * (s + 1);
+        let row = |level,
+                   city: Option<&crate::model::City>,
+                   province: Option<&str>,
+                   metric,
+                   unit,
+                   series: usize| ScenarioDeltaRow {
+            scenario: scenario.name.clone(),
+            level,
+            city_id: city.map(|c| c.id.clone()),
+            city: city.map(|c| c.name.clone()),
+            province: province.map(str::to_string),
+            tier: city.map(|c| c.tier.clone()),
+            metric,
+            unit,
+            summary: acc.summary(offset + series, levels),
+        };
+        for (c, city) in net.cities().iter().enumerate() {
+            let province = net.provinces()[city.province].id.as_str();
+            for m in CityMetric::ALL {
+                rows.push(row(
+                    "city",
+                    Some(city),
+                    Some(province),
+                    m.name(),
+                    m.unit(),
+                    layout.city(m, c),
+                ));
+            }
+        }
+        for (p, province) in net.provinces().iter().enumerate() {
+            for m in ProvinceMetric::ALL {
+                rows.push(row(
+                    "province",
+                    None,
+                    Some(&province.id),
+                    m.name(),
+                    m.unit(),
+                    layout.province(m, p),
+                ));
+            }
+        }
+        for (k, h) in layout.headlines().iter().enumerate() {
+            rows.push(row(
+                "headline",
+                None,
+                None,
+                h.name(),
+                h.unit(),
+                layout.headline(k),
+            ));
+        }
+    }
+    rows
 }
 
 fn provenance(config: &Config, acc: &Accumulator) -> Provenance {

@@ -304,6 +304,90 @@ const CASES: &[Case] = &[
         to: "0.05,0.12,0.10",
         expect: &["links.csv:", "params.loss", "mode"],
     },
+    Case {
+        name: "scenario: unknown parameter",
+        file: "example.toml",
+        from: "param = \"gen_intensity\"\nprovinces",
+        to: "param = \"gen_intensity_x\"\nprovinces",
+        expect: &[
+            "example.toml:",
+            "scenarios.cleaner_north.changes[0].param",
+            "unknown parameter",
+        ],
+    },
+    Case {
+        name: "scenario: unknown province",
+        file: "example.toml",
+        from: "provinces = [\"North\"]",
+        to: "provinces = [\"Nord\"]",
+        expect: &[
+            "example.toml:",
+            "scenarios.cleaner_north.changes[0].provinces",
+            "Nord",
+        ],
+    },
+    Case {
+        name: "scenario: negative scale",
+        file: "example.toml",
+        from: "scale = 0.7",
+        to: "scale = -0.7",
+        expect: &[
+            "example.toml:",
+            "scenarios.cleaner_north.changes[0].scale",
+            "≥ 0",
+        ],
+    },
+    Case {
+        name: "scenario: replace and scale at once",
+        file: "example.toml",
+        from: "scale = 0.7",
+        to: "scale = 0.7\ndist = \"fixed\"\nvalue = 1.0",
+        expect: &[
+            "example.toml:",
+            "scenarios.cleaner_north.changes[0]",
+            "not both",
+        ],
+    },
+    Case {
+        name: "scenario: city filter on a province parameter",
+        file: "example.toml",
+        from: "provinces = [\"North\"]",
+        to: "cities = [\"N01\"]",
+        expect: &[
+            "example.toml:",
+            "scenarios.cleaner_north.changes[0].cities",
+            "province-level",
+        ],
+    },
+    Case {
+        name: "scenario: scaled loss leaves the range",
+        file: "example.toml",
+        from: "param = \"gen_intensity\"\nprovinces = [\"North\"]\nscale = 0.7",
+        to: "param = \"loss\"\nscale = 20.0",
+        expect: &["example.toml:", "scenarios.cleaner_north", "physical range"],
+    },
+    Case {
+        name: "scenario: random replacement of a fixed parameter",
+        file: "example.toml",
+        from: "param = \"gen_intensity\"\nprovinces = [\"North\"]\nscale = 0.7",
+        to: "param = \"ev_extra_g_per_km\"\ndist = \"uniform\"\nmin = 0.0\nmax = 5.0",
+        expect: &[
+            "example.toml:",
+            "scenarios.cleaner_north",
+            "fixed in the baseline",
+        ],
+    },
+    Case {
+        name: "scenario: unknown key",
+        file: "example.toml",
+        from: "scale = 0.7",
+        to: "scale = 0.7\nfactor = 2",
+        expect: &[
+            "example.toml:",
+            "scenarios.cleaner_north.changes[0].factor",
+            "unknown key",
+        ],
+    },
 ];
 
 #[test]

@@ -104,7 +104,7 @@ fn province_and_national_totals_match_the_cited_figures() {
 fn central_values_reproduce_the_published_provincial_factors() {
     let path = dataset().join("china-285.toml");
     let config = evcarbon::config::load(Path::new(&path)).unwrap();
-    let mut eval = Evaluator::new(&config.model, &config.plan);
+    let mut eval = Evaluator::new(&config.model, &config.plan, &config.scenarios);
     let out = eval
         .central()
         .expect("model defined at central values")

@@ -1,22 +1,35 @@
 //! `evcarbon validate`: load, check, summarise; sample nothing.
 
 use super::{CliError, load_config};
+use crate::config::Config;
 use crate::model::{Headline, Level};
 use crate::sampling::Evaluator;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 pub(super) fn run(path: Option<PathBuf>) -> Result<(), CliError> {
     let config = load_config(path.as_ref())?;
+    let report = summary(&config);
+    // A closed pipe (`evcarbon validate | head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(report.as_bytes());
+    Ok(())
+}
+
+fn summary(config: &Config) -> String {
     let net = config.model.network();
-    println!("{}: OK", config.file.path);
-    println!(
+    let mut s = String::new();
+    let _ = writeln!(s, "{}: OK", config.file.path);
+    let _ = writeln!(
+        s,
         "  {} provinces, {} cities ({} in advanced tiers), {} links",
         net.count(Level::Province),
         net.count(Level::City),
         net.cities().iter().filter(|c| c.advanced).count(),
         net.count(Level::Link)
     );
-    println!(
+    let _ = writeln!(
+        s,
         "  {} parameters, {} random variates per draw",
         config.plan.params().len(),
         config.plan.n_variates()
@@ -27,7 +40,8 @@ pub(super) fn run(path: Option<PathBuf>) -> Result<(), CliError> {
         .iter()
         .map(|l| format!("{}%", l * 100.0))
         .collect();
-    println!(
+    let _ = writeln!(
+        s,
         "  run `{}`: {} draws, seed {}, sampler {}, levels {}",
         config.run.name,
         config.run.draws,
@@ -35,16 +49,27 @@ pub(super) fn run(path: Option<PathBuf>) -> Result<(), CliError> {
         config.run.sampler.name(),
         levels.join(", ")
     );
-    let mut eval = Evaluator::new(&config.model, &config.plan);
+    for scenario in &config.scenarios {
+        let _ = writeln!(
+            s,
+            "  scenario `{}`: {}",
+            scenario.name, scenario.description
+        );
+    }
+    let mut eval = Evaluator::new(&config.model, &config.plan, &config.scenarios);
     match eval.central() {
         Ok(out) => {
-            println!("  headlines at central values (every parameter at its median):");
+            let _ = writeln!(
+                s,
+                "  headlines at central values (every parameter at its median):"
+            );
             let layout = config.model.layout();
             for (k, h) in layout.headlines().iter().enumerate() {
                 let reported = h
                     .reported()
                     .map_or(String::new(), |r| format!(" (reported: {r})"));
-                println!(
+                let _ = writeln!(
+                    s,
                     "    {:<26} {:>14.6} {}{reported}",
                     h.name(),
                     out[layout.headline(k)],
@@ -55,13 +80,19 @@ pub(super) fn run(path: Option<PathBuf>) -> Result<(), CliError> {
                 .iter()
                 .filter(|h| !layout.headlines().contains(h))
             {
-                println!(
+                let _ = writeln!(
+                    s,
                     "    {:<26} left out: no city is in an advanced tier",
                     h.name()
                 );
             }
         }
-        Err(e) => println!("  warning: the model is undefined at central values: {e}"),
+        Err(e) => {
+            let _ = writeln!(
+                s,
+                "  warning: the model is undefined at central values: {e}"
+            );
+        }
     }
-    Ok(())
+    s
 }

@@ -5,6 +5,7 @@
 mod builtin;
 mod diagnostics;
 mod params;
+mod scenarios;
 mod tables;
 mod toml_read;
 
@@ -12,7 +13,7 @@ pub use builtin::{BUILTIN_CONFIG, builtin_files};
 pub use diagnostics::{Diagnostic, Diagnostics};
 
 use crate::model::{City, IceBasis, Link, Model, Network, Province};
-use crate::sampling::{SamplerKind, SamplingPlan};
+use crate::sampling::{SamplerKind, SamplingPlan, Scenario};
 use diagnostics::SourceText;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -58,6 +59,8 @@ pub struct Config {
     pub model: Model,
     /// Distributions and variate numbering.
     pub plan: SamplingPlan,
+    /// Scenarios evaluated on the same draws as the baseline.
+    pub scenarios: Vec<Scenario>,
 }
 
 /// Why a config could not be loaded.
@@ -135,7 +138,11 @@ pub fn load_from(
         table: doc.get_ref(),
         offset: 0,
     };
-    root.reject_unknown(&src, &mut diags, &["run", "data", "accounting", "params"]);
+    root.reject_unknown(
+        &src,
+        &mut diags,
+        &["run", "data", "accounting", "params", "scenarios"],
+    );
     let run = read_run(&src, &mut diags, &root, &display);
     let accounting = read_accounting(&src, &mut diags, &root);
     let data = read_data_section(&src, &mut diags, &root, read_data);
@@ -159,6 +166,10 @@ pub fn load_from(
         return Err(ConfigError::Invalid(diags));
     }
     let plan = SamplingPlan::new(&network, entries);
+    let scenarios = scenarios::read(&src, &mut diags, &root, &network, &data, &plan);
+    if !diags.is_empty() {
+        return Err(ConfigError::Invalid(diags));
+    }
     Ok(Config {
         file: InputFile {
             path: display,
@@ -169,6 +180,7 @@ pub fn load_from(
         advanced_tiers: tiers.into_iter().map(|(t, _)| t).collect(),
         model: Model::new(network, ice_basis),
         plan,
+        scenarios,
     })
 }
 

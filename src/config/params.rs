@@ -6,6 +6,7 @@ use super::diagnostics::{Diagnostics, SourceText};
 use super::tables::{NumericCache, Table};
 use super::toml_read::{Section, kind_of, number};
 use crate::model::{Level, Network, Param};
+use crate::sampling::plan::check_support;
 use crate::sampling::{Dist, DistSpec, Scope};
 use toml::de::DeValue;
 
@@ -21,8 +22,7 @@ pub(super) struct RawParam {
     param: Param,
     offset: usize,
     scope: Option<(String, usize)>,
-    family: Family,
-    args: Vec<(&'static str, Arg)>,
+    dist: RawDist,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -180,6 +180,37 @@ fn read_one(
     param: Param,
     s: &Section<'_, '_>,
 ) -> Option<RawParam> {
+    let scope = s.string(src, diags, "scope");
+    let dist = read_dist(src, diags, s, &["scope"])?;
+    Some(RawParam {
+        param,
+        offset: s.offset,
+        scope,
+        dist,
+    })
+}
+
+/// A distribution as written: family and arguments, not yet resolved per entity.
+#[derive(Clone, Debug)]
+pub(super) struct RawDist {
+    family: Family,
+    args: Vec<(&'static str, Arg)>,
+}
+
+impl RawDist {
+    fn uses_columns(&self) -> bool {
+        self.args.iter().any(|(_, a)| matches!(a, Arg::Column(..)))
+    }
+}
+
+/// Reads `dist` and its arguments from a table whose other allowed keys are
+/// `extra_keys`; reports unknown keys and argument sets that fit no form.
+pub(super) fn read_dist(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    s: &Section<'_, '_>,
+    extra_keys: &[&str],
+) -> Option<RawDist> {
     let family = match s.string(src, diags, "dist") {
         Some((name, at)) => match Family::ALL.iter().find(|(n, _)| *n == name) {
             Some(&(_, f)) => Some(f),
@@ -206,9 +237,9 @@ fn read_one(
             None
         }
     };
-    let scope = s.string(src, diags, "scope");
     let family = family?;
-    let mut allowed = vec!["dist", "scope"];
+    let mut allowed = vec!["dist"];
+    allowed.extend_from_slice(extra_keys);
     allowed.extend_from_slice(family.keys());
     s.reject_unknown(src, diags, &allowed);
 
@@ -252,13 +283,7 @@ fn read_one(
         );
         return None;
     }
-    Some(RawParam {
-        param,
-        offset: s.offset,
-        scope,
-        family,
-        args,
-    })
+    Some(RawDist { family, args })
 }
 
 fn family_name(f: Family) -> &'static str {
@@ -382,12 +407,51 @@ fn resolve_one(
             None
         }),
     };
+    let dists = resolve_dists(
+        src, diags, &place, r.offset, &r.dist, p, network, data, cache,
+    );
+    let (scope, dists) = (scope?, dists?);
+    let mut checked = Vec::with_capacity(dists.len());
+    let mut errors: Vec<(usize, String)> = Vec::new();
+    for (e, d) in dists.iter().enumerate() {
+        match check_support(p, d.support()) {
+            Ok(needs_check) => checked.push(needs_check),
+            Err(msg) => errors.push((e, msg)),
+        }
+    }
+    let (_, table) = table_for(data, p.level());
+    report_entity_errors(
+        src,
+        diags,
+        &place,
+        r.offset,
+        &errors,
+        table,
+        r.dist.uses_columns(),
+    );
+    errors.is_empty().then_some((scope, dists, checked))
+}
+
+/// Resolves a distribution's arguments for every entity of `param`'s level and
+/// validates each distribution; problems are reported per row.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn resolve_dists(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    place: &str,
+    offset: usize,
+    raw: &RawDist,
+    p: Param,
+    network: &Network,
+    data: &DataTables,
+    cache: &mut NumericCache,
+) -> Option<Vec<Dist>> {
     let n = network.count(p.level());
     let (table_key, table) = table_for(data, p.level());
     // Resolve each argument to one value per entity.
     let mut columns: Vec<(&'static str, Vec<f64>)> = Vec::new();
     let mut ok = true;
-    for (key, arg) in &r.args {
+    for (key, arg) in &raw.args {
         match arg {
             Arg::Number(x) => columns.push((key, vec![*x; n])),
             Arg::Column(col, at) => match table {
@@ -423,35 +487,30 @@ fn resolve_one(
             },
         }
     }
-    let scope = scope?;
     if !ok {
         return None;
     }
     let arg = |key: &str, e: usize| columns.iter().find(|(k, _)| *k == key).map(|(_, v)| v[e]);
     let mut dists = Vec::with_capacity(n);
-    let mut checked = Vec::with_capacity(n);
     let mut errors: Vec<(usize, String)> = Vec::new();
     for e in 0..n {
-        let built = spec_for(r.family, |k| arg(k, e))
-            .and_then(|spec| Dist::new(spec).map_err(|err| err.to_string()));
-        match built.and_then(|d| check_support(p, &d).map(|needs_check| (d, needs_check))) {
-            Ok((d, needs_check)) => {
-                dists.push(d);
-                checked.push(needs_check);
-            }
+        match spec_for(raw.family, |k| arg(k, e))
+            .and_then(|spec| Dist::new(spec).map_err(|err| err.to_string()))
+        {
+            Ok(d) => dists.push(d),
             Err(msg) => errors.push((e, msg)),
         }
     }
     report_entity_errors(
         src,
         diags,
-        &place,
-        r.offset,
+        place,
+        offset,
         &errors,
         table,
-        r.args.iter().any(|(_, a)| matches!(a, Arg::Column(..))),
+        raw.uses_columns(),
     );
-    errors.is_empty().then_some((scope, dists, checked))
+    errors.is_empty().then_some(dists)
 }
 
 /// Reports per-entity problems: with a column argument, at each row of the table
@@ -578,32 +637,4 @@ fn lognormal(arg: &impl Fn(&str) -> Option<f64>) -> Result<DistSpec, String> {
         (Some(mu), Some(sigma)) => Ok(DistSpec::LogNormal { mu, sigma }),
         _ => Err("give median + gsd, mean + cv, or mu + sigma".into()),
     }
-}
-
-/// Checks a distribution's support against the parameter's physical range. Returns
-/// whether draws must be checked at run time (an unbounded side meets a bounded range).
-fn check_support(p: Param, d: &Dist) -> Result<bool, String> {
-    let s = d.support();
-    let r = p.range();
-    let mut runtime = false;
-    let outside = |what: &str| {
-        Err(format!(
-            "the distribution's support [{}, {}] leaves the physical range {} of {} ({what}); narrow it or choose other bounds",
-            s.lo,
-            s.hi,
-            r,
-            p.name()
-        ))
-    };
-    if s.lo == f64::NEG_INFINITY {
-        runtime |= r.lo > f64::NEG_INFINITY;
-    } else if s.lo < r.lo || (s.lo == r.lo && r.lo_open && !s.open_lo) {
-        return outside("lower end");
-    }
-    if s.hi == f64::INFINITY {
-        runtime |= r.hi < f64::INFINITY;
-    } else if s.hi > r.hi || (s.hi == r.hi && r.hi_open) {
-        return outside("upper end");
-    }
-    Ok(runtime)
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::parquet_common::check_provenance;
 use super::{
     CITY_FILE, HEADLINE_FILE, MANIFEST_FILE, OutputError, OutputFile, PROVINCE_FILE, RunResults,
+    SCENARIO_FILE,
 };
 
 /// Writer of `manifest.json`.
@@ -30,7 +31,7 @@ struct ManifestJson<'a> {
     threads: usize,
     wall_seconds: f64,
     draws_per_second: f64,
-    files: [&'static str; 3],
+    files: Vec<&'static str>,
     headlines_excluded: Vec<Excluded<'a>>,
     notes: &'a [String],
 }
@@ -80,7 +81,13 @@ impl OutputFile for Manifest {
             threads: t.threads,
             wall_seconds: t.wall_seconds,
             draws_per_second: t.draws_per_second,
-            files: [CITY_FILE, PROVINCE_FILE, HEADLINE_FILE],
+            files: {
+                let mut files = vec![CITY_FILE, PROVINCE_FILE, HEADLINE_FILE];
+                if !results.scenario_deltas.is_empty() {
+                    files.push(SCENARIO_FILE);
+                }
+                files
+            },
             headlines_excluded: results
                 .excluded_headlines
                 .iter()

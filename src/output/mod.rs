@@ -23,6 +23,7 @@ mod headline_parquet;
 mod manifest;
 mod parquet_common;
 mod province_parquet;
+mod scenario_parquet;
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -40,7 +41,15 @@ pub const HEADLINE_FILE: &str = "headline_intervals.parquet";
 pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// Every file this module writes, in the order it writes them (manifest last).
-pub const OUTPUT_FILES: [&str; 4] = [CITY_FILE, PROVINCE_FILE, HEADLINE_FILE, MANIFEST_FILE];
+pub const OUTPUT_FILES: [&str; 5] = [
+    CITY_FILE,
+    PROVINCE_FILE,
+    HEADLINE_FILE,
+    SCENARIO_FILE,
+    MANIFEST_FILE,
+];
+/// Name of the scenario delta table (written only when the config has scenarios).
+pub const SCENARIO_FILE: &str = "scenario_deltas.parquet";
 
 /// Run-invariant provenance: written to the manifest and to the key-value
 /// metadata (keys `evcarbon.<field>`) of every Parquet file.
@@ -147,6 +156,32 @@ pub struct RunResults {
     pub headlines: Vec<HeadlineRow>,
     /// Headline metrics left out, as (metric, reason).
     pub excluded_headlines: Vec<(String, String)>,
+    /// Scenario − baseline rows (empty without scenarios).
+    pub scenario_deltas: Vec<ScenarioDeltaRow>,
+}
+
+/// One row of `scenario_deltas.parquet`: the distribution of scenario − baseline
+/// for one metric of one entity (or a headline), on common random numbers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScenarioDeltaRow {
+    /// Scenario name.
+    pub scenario: String,
+    /// `city`, `province` or `headline`.
+    pub level: &'static str,
+    /// City id (city rows only).
+    pub city_id: Option<String>,
+    /// City name (city rows only).
+    pub city: Option<String>,
+    /// Province id (city and province rows).
+    pub province: Option<String>,
+    /// City tier (city rows only).
+    pub tier: Option<String>,
+    /// Metric name.
+    pub metric: &'static str,
+    /// Unit of the metric (the delta has the same unit).
+    pub unit: &'static str,
+    /// Summary of the per-draw differences.
+    pub summary: Summary,
 }
 
 /// Errors while preparing the output folder or writing the files.
@@ -305,12 +340,15 @@ pub fn prepare_output_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
 /// not match `provenance.levels`, give an error before any file is written.
 /// A stale `manifest.json` is removed first and the new one is written last.
 pub fn write_results(dir: &Path, results: &RunResults) -> Result<Vec<PathBuf>, OutputError> {
-    let files: [&dyn OutputFile; 4] = [
+    let mut files: Vec<&dyn OutputFile> = vec![
         &city_parquet::CityParquet,
         &province_parquet::ProvinceParquet,
         &headline_parquet::HeadlineParquet,
-        &manifest::Manifest,
     ];
+    if !results.scenario_deltas.is_empty() {
+        files.push(&scenario_parquet::ScenarioParquet);
+    }
+    files.push(&manifest::Manifest);
     // Render everything in memory first: validation happens before any disk write.
     let mut rendered = Vec::with_capacity(files.len());
     for file in files {
@@ -535,6 +573,7 @@ mod tests {
                 "advanced_territorial_gap".to_string(),
                 "no advanced city".to_string(),
             )],
+            scenario_deltas: Vec::new(),
         }
     }
 
@@ -691,10 +730,12 @@ mod tests {
         prepare_output_dir(&dir, false).unwrap();
         let results = sample_results(4);
         let paths = write_results(&dir, &results).unwrap();
-        let expected_paths: Vec<PathBuf> = OUTPUT_FILES.iter().map(|f| dir.join(f)).collect();
+        // Without scenarios there is no scenario file.
+        let written = [CITY_FILE, PROVINCE_FILE, HEADLINE_FILE, MANIFEST_FILE];
+        let expected_paths: Vec<PathBuf> = written.iter().map(|f| dir.join(f)).collect();
         assert_eq!(paths, expected_paths);
         // No temporary files remain, only our four outputs.
-        let mut expected_names: Vec<String> = OUTPUT_FILES.iter().map(|s| s.to_string()).collect();
+        let mut expected_names: Vec<String> = written.iter().map(|s| s.to_string()).collect();
         expected_names.sort();
         assert_eq!(listing(&dir), expected_names);
 

@@ -44,6 +44,16 @@ impl<'a> TableBuilder<'a> {
         self.push(Field::new(name, DataType::Utf8, false), Arc::new(array));
     }
 
+    /// Adds a nullable Utf8 column.
+    pub(super) fn nullable_utf8<'s>(
+        &mut self,
+        name: &str,
+        values: impl IntoIterator<Item = Option<&'s str>>,
+    ) {
+        let array: StringArray = values.into_iter().collect();
+        self.push(Field::new(name, DataType::Utf8, true), Arc::new(array));
+    }
+
     /// Adds a non-null UInt64 column.
     pub(super) fn uint64(&mut self, name: &str, values: impl IntoIterator<Item = u64>) {
         let array = UInt64Array::from_iter_values(values);

@@ -7,7 +7,7 @@
 
 use super::SamplerKind;
 use super::design::{ChunkVariates, Design, DesignError};
-use super::plan::{RangeError, SamplingPlan};
+use super::plan::{RangeError, SamplingPlan, Scenario};
 use super::stream::CHUNK_SIZE;
 use crate::model::{Model, ModelError, ParamValues, Scratch};
 use crate::stats::Accumulator;
@@ -23,6 +23,14 @@ pub enum DrawErrorKind {
     /// The attribution is undefined for these values.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A scenario's draw failed.
+    #[error("scenario `{scenario}`: {error}")]
+    Scenario {
+        /// Scenario name.
+        scenario: String,
+        /// What went wrong in the scenario.
+        error: Box<DrawErrorKind>,
+    },
 }
 
 /// A failed draw, with its global index (0-based).
@@ -37,26 +45,44 @@ pub struct DrawError {
 
 /// Evaluates draws: uniforms → parameter values → metrics. Owns its buffers, so the
 /// per-draw path allocates nothing.
+///
+/// The output of a draw is the model's layout for the baseline, followed, for each
+/// scenario in order, by the same layout holding scenario − baseline, computed from
+/// the same uniforms (common random numbers).
 pub struct Evaluator<'m> {
     model: &'m Model,
     plan: &'m SamplingPlan,
+    scenarios: &'m [Scenario],
     uniforms: Vec<f64>,
     values: ParamValues,
     scratch: Scratch,
     out: Vec<f64>,
+    scenario_out: Vec<f64>,
 }
 
 impl<'m> Evaluator<'m> {
-    /// Buffers sized for `model` and `plan`.
-    pub fn new(model: &'m Model, plan: &'m SamplingPlan) -> Evaluator<'m> {
+    /// Buffers sized for `model`, `plan` and the scenarios.
+    pub fn new(
+        model: &'m Model,
+        plan: &'m SamplingPlan,
+        scenarios: &'m [Scenario],
+    ) -> Evaluator<'m> {
+        let per_model = model.layout().len();
         Evaluator {
             model,
             plan,
+            scenarios,
             uniforms: vec![0.5; plan.n_variates()],
             values: ParamValues::new(model.network()),
             scratch: model.scratch(),
-            out: vec![0.0; model.layout().len()],
+            out: vec![0.0; per_model * (1 + scenarios.len())],
+            scenario_out: vec![0.0; if scenarios.is_empty() { 0 } else { per_model }],
         }
+    }
+
+    /// Number of values per draw: the model's layout times (1 + scenarios).
+    pub fn series(&self) -> usize {
+        self.out.len()
     }
 
     /// Evaluates the next draw of a chunk.
@@ -66,22 +92,45 @@ impl<'m> Evaluator<'m> {
         self.evaluate_uniforms()
     }
 
-    /// Evaluates the model at the current uniforms.
+    /// Evaluates the model (and the scenarios) at the current uniforms.
     #[inline]
     fn evaluate_uniforms(&mut self) -> Result<&[f64], DrawErrorKind> {
+        let per_model = self.model.layout().len();
+        let (base, deltas) = self.out.split_at_mut(per_model);
         self.plan
             .apply(self.model.network(), &self.uniforms, &mut self.values)?;
-        self.model
-            .evaluate(&self.values, &mut self.scratch, &mut self.out)?;
+        self.model.evaluate(&self.values, &mut self.scratch, base)?;
+        for (scenario, delta) in self
+            .scenarios
+            .iter()
+            .zip(deltas.chunks_exact_mut(per_model))
+        {
+            let in_scenario = |error: DrawErrorKind| DrawErrorKind::Scenario {
+                scenario: scenario.name.clone(),
+                error: Box::new(error),
+            };
+            scenario
+                .plan
+                .apply(self.model.network(), &self.uniforms, &mut self.values)
+                .map_err(|e| in_scenario(e.into()))?;
+            self.model
+                .evaluate(&self.values, &mut self.scratch, &mut self.scenario_out)
+                .map_err(|e| in_scenario(e.into()))?;
+            for ((d, &with), &without) in delta.iter_mut().zip(&self.scenario_out).zip(base.iter())
+            {
+                *d = with - without;
+            }
+        }
         Ok(&self.out)
     }
 
-    /// Evaluates the model with every parameter at its median.
+    /// Evaluates the baseline model with every parameter at its median.
     pub fn central(&mut self) -> Result<&[f64], ModelError> {
+        let per_model = self.model.layout().len();
         self.plan.apply_medians(&mut self.values);
         self.model
-            .evaluate(&self.values, &mut self.scratch, &mut self.out)?;
-        Ok(&self.out)
+            .evaluate(&self.values, &mut self.scratch, &mut self.out[..per_model])?;
+        Ok(&self.out[..per_model])
     }
 }
 
@@ -111,6 +160,8 @@ pub struct SamplerRun<'m> {
     pub model: &'m Model,
     /// Distributions and variate numbering.
     pub plan: &'m SamplingPlan,
+    /// Scenarios evaluated on the same draws.
+    pub scenarios: &'m [Scenario],
     /// Run seed.
     pub seed: u64,
     /// Sampling design.
@@ -151,7 +202,7 @@ impl SamplerRun<'_> {
     /// (a run constant, independent of scheduling).
     pub fn run(&self) -> Result<Accumulator, SamplerError> {
         let design = Design::new(self.sampler, self.seed, self.plan.n_variates())?;
-        let mut first = Evaluator::new(self.model, self.plan);
+        let mut first = Evaluator::new(self.model, self.plan, self.scenarios);
         let (first_draw, len) = self.chunks.chunk(0);
         let shifts = first
             .next_draw(&mut design.chunk(0, first_draw, len))
@@ -175,7 +226,7 @@ impl SamplerRun<'_> {
             for _ in 0..self.threads {
                 scope.spawn(|_| {
                     let mut acc = template.clone();
-                    let mut eval = Evaluator::new(self.model, self.plan);
+                    let mut eval = Evaluator::new(self.model, self.plan, self.scenarios);
                     loop {
                         let k = next_chunk.fetch_add(1, Ordering::Relaxed);
                         if k >= self.chunks.n_chunks() || k > stop_after.load(Ordering::Relaxed) {

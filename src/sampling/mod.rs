@@ -9,7 +9,7 @@ pub mod stream;
 pub use design::{ChunkVariates, Design, DesignError};
 pub use dist::{Dist, DistError, DistSpec};
 pub use engine::{ChunkPlan, DrawError, Evaluator, SamplerError, SamplerRun};
-pub use plan::{ParamPlan, RangeError, SamplingPlan, Scope};
+pub use plan::{ParamPlan, RangeError, SamplingPlan, Scenario, Scope};
 pub use stream::{CHUNK_SIZE, RNG_DESCRIPTION};
 
 /// Sampling design named in a config.

@@ -1,6 +1,6 @@
 //! Which uniform variate drives which entity of which parameter.
 
-use super::dist::Dist;
+use super::dist::{Dist, Support};
 use crate::model::{Level, Network, Param, ParamValues};
 
 /// Which entities share one underlying random variate.
@@ -58,6 +58,8 @@ pub struct ParamPlan {
     /// whose value it can copy (a shared draw through one distribution is computed
     /// once, which matters for expensive inverse CDFs such as PERT and beta).
     same_as: Vec<Option<u32>>,
+    /// Scenario changes `x → x·scale + shift` per entity (`None`: no change).
+    affine: Option<Vec<(f64, f64)>>,
 }
 
 impl ParamPlan {
@@ -137,6 +139,7 @@ impl SamplingPlan {
                 variate_of,
                 checked,
                 same_as,
+                affine: None,
             });
         }
         SamplingPlan {
@@ -171,7 +174,11 @@ impl SamplingPlan {
                     out[e] = out[twin as usize];
                     continue;
                 }
-                let x = plan.dists[e].quantile(uniforms[plan.variate_of[e] as usize]);
+                let mut x = plan.dists[e].quantile(uniforms[plan.variate_of[e] as usize]);
+                if let Some(affine) = &plan.affine {
+                    let (scale, shift) = affine[e];
+                    x = x.mul_add(scale, shift);
+                }
                 if plan.checked[e] && !plan.param.range().contains(x) {
                     return Err(range_error(network, plan.param, e, x));
                 }
@@ -184,11 +191,157 @@ impl SamplingPlan {
     /// Sets every parameter to its distribution's median (the "central values").
     pub fn apply_medians(&self, values: &mut ParamValues) {
         for plan in &self.params {
-            for (slot, d) in values.get_mut(plan.param).iter_mut().zip(&plan.dists) {
-                *slot = d.median();
+            for (e, (slot, d)) in values
+                .get_mut(plan.param)
+                .iter_mut()
+                .zip(&plan.dists)
+                .enumerate()
+            {
+                let (scale, shift) = plan.affine.as_ref().map_or((1.0, 0.0), |a| a[e]);
+                *slot = d.median().mul_add(scale, shift);
             }
         }
     }
+}
+
+/// A named scenario: the baseline plan with some parameters changed, sampled on
+/// the same variates (common random numbers).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Name from `[scenarios.NAME]`.
+    pub name: String,
+    /// Free text from the config.
+    pub description: String,
+    /// The changed plan.
+    pub plan: SamplingPlan,
+}
+
+/// A scenario's change to one entity's parameter value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// Draw from another distribution, through the same variate.
+    Replace(Dist),
+    /// Transform the drawn value: `x → x·scale + shift` (scale ≥ 0).
+    Affine {
+        /// Multiplier (≥ 0).
+        scale: f64,
+        /// Added after scaling, in the parameter's unit.
+        shift: f64,
+    },
+}
+
+/// Why a scenario's changes cannot be applied.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum VariantError {
+    /// The baseline draws no variate for this parameter, so a random replacement
+    /// would have no common random number to use.
+    #[error(
+        "`{0}` is fixed in the baseline, so a scenario cannot give it a random distribution \
+         (common random numbers need a baseline variate); give it a distribution in the baseline"
+    )]
+    NoVariate(&'static str),
+    /// The changed value can leave the physical range.
+    #[error("{0}")]
+    Range(String),
+}
+
+impl SamplingPlan {
+    /// A variant of this plan for a scenario: the same variates (common random
+    /// numbers), with `changes` applied in order to the listed entities of each
+    /// parameter.
+    pub fn variant(
+        &self,
+        changes: &[(Param, Vec<usize>, Change)],
+    ) -> Result<SamplingPlan, VariantError> {
+        let mut variant = self.clone();
+        for (param, entities, change) in changes {
+            let plan = &mut variant.params[param.index()];
+            let has_variates = self.params[param.index()]
+                .dists
+                .iter()
+                .any(|d| !d.is_degenerate());
+            for &e in entities {
+                match change {
+                    Change::Replace(d) => {
+                        if !has_variates && !d.is_degenerate() {
+                            return Err(VariantError::NoVariate(param.name()));
+                        }
+                        plan.dists[e] = d.clone();
+                        if let Some(a) = plan.affine.as_mut() {
+                            a[e] = (1.0, 0.0);
+                        }
+                    }
+                    Change::Affine { scale, shift } => {
+                        let n = plan.dists.len();
+                        let a = plan.affine.get_or_insert_with(|| vec![(1.0, 0.0); n]);
+                        a[e] = (a[e].0 * scale, a[e].1.mul_add(*scale, *shift));
+                    }
+                }
+            }
+        }
+        for plan in &mut variant.params {
+            for e in 0..plan.dists.len() {
+                let (scale, shift) = plan.affine.as_ref().map_or((1.0, 0.0), |a| a[e]);
+                let s = plan.dists[e].support();
+                let moved = Support {
+                    lo: s.lo.mul_add(scale, shift),
+                    hi: s.hi.mul_add(scale, shift),
+                    open_lo: s.open_lo && scale > 0.0,
+                };
+                plan.checked[e] = check_support(plan.param, moved).map_err(VariantError::Range)?;
+            }
+            plan.same_as =
+                earlier_twins_affine(&plan.dists, &plan.variate_of, plan.affine.as_deref());
+        }
+        Ok(variant)
+    }
+}
+
+/// Checks a support against the parameter's physical range. Returns whether draws
+/// must be checked at run time (an unbounded side meets a bounded range), or why the
+/// support leaves the range.
+pub fn check_support(p: Param, s: Support) -> Result<bool, String> {
+    let r = p.range();
+    let mut runtime = false;
+    let outside = |what: &str| {
+        Err(format!(
+            "the distribution's support [{}, {}] leaves the physical range {} of {} ({what}); narrow it or choose other bounds",
+            s.lo,
+            s.hi,
+            r,
+            p.name()
+        ))
+    };
+    if s.lo == f64::NEG_INFINITY {
+        runtime |= r.lo > f64::NEG_INFINITY;
+    } else if s.lo < r.lo || (s.lo == r.lo && r.lo_open && !s.open_lo) {
+        return outside("lower end");
+    }
+    if s.hi == f64::INFINITY {
+        runtime |= r.hi < f64::INFINITY;
+    } else if s.hi > r.hi || (s.hi == r.hi && r.hi_open) {
+        return outside("upper end");
+    }
+    Ok(runtime)
+}
+
+fn earlier_twins_affine(
+    dists: &[Dist],
+    variate_of: &[u32],
+    affine: Option<&[(f64, f64)]>,
+) -> Vec<Option<u32>> {
+    let Some(affine) = affine else {
+        return earlier_twins(dists, variate_of);
+    };
+    let mut same_as = earlier_twins(dists, variate_of);
+    for (e, twin) in same_as.iter_mut().enumerate() {
+        if let Some(t) = *twin {
+            if affine[t as usize] != affine[e] {
+                *twin = None;
+            }
+        }
+    }
+    same_as
 }
 
 #[cold]
