@@ -34,6 +34,23 @@ impl<'t, 'i> Section<'t, 'i> {
             .map(|(_, v)| v)
     }
 
+    /// Reports that `key` holds a value of the wrong type.
+    fn wrong_type(
+        &self,
+        src: &SourceText,
+        diags: &mut Diagnostics,
+        key: &str,
+        v: &Spanned<DeValue<'_>>,
+        expected: &str,
+    ) {
+        diags.at_offset(
+            src,
+            v.span().start,
+            self.key_path(key),
+            format!("expected {expected}, got {}", kind(v.get_ref())),
+        );
+    }
+
     /// Dotted path of `key` in this section.
     pub fn key_path(&self, key: &str) -> String {
         if self.path.is_empty() {
@@ -85,13 +102,8 @@ impl<'t, 'i> Section<'t, 'i> {
                 table: t,
                 offset: v.span().start,
             }),
-            other => {
-                diags.at_offset(
-                    src,
-                    v.span().start,
-                    self.key_path(key),
-                    format!("expected a table, got {}", kind(other)),
-                );
+            _ => {
+                self.wrong_type(src, diags, key, v, "a table");
                 None
             }
         }
@@ -107,13 +119,8 @@ impl<'t, 'i> Section<'t, 'i> {
         let v = self.get(key)?;
         match v.get_ref() {
             DeValue::String(s) => Some((s.to_string(), v.span().start)),
-            other => {
-                diags.at_offset(
-                    src,
-                    v.span().start,
-                    self.key_path(key),
-                    format!("expected a string, got {}", kind(other)),
-                );
+            _ => {
+                self.wrong_type(src, diags, key, v, "a string");
                 None
             }
         }
@@ -162,12 +169,7 @@ impl<'t, 'i> Section<'t, 'i> {
     ) -> Option<Vec<(String, usize)>> {
         let v = self.get(key)?;
         let DeValue::Array(items) = v.get_ref() else {
-            diags.at_offset(
-                src,
-                v.span().start,
-                self.key_path(key),
-                format!("expected an array of strings, got {}", kind(v.get_ref())),
-            );
+            self.wrong_type(src, diags, key, v, "an array of strings");
             return None;
         };
         let mut out = Vec::new();
@@ -194,12 +196,7 @@ impl<'t, 'i> Section<'t, 'i> {
     ) -> Option<Vec<(f64, usize)>> {
         let v = self.get(key)?;
         let DeValue::Array(items) = v.get_ref() else {
-            diags.at_offset(
-                src,
-                v.span().start,
-                self.key_path(key),
-                format!("expected an array of numbers, got {}", kind(v.get_ref())),
-            );
+            self.wrong_type(src, diags, key, v, "an array of numbers");
             return None;
         };
         let mut out = Vec::new();
