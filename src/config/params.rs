@@ -6,7 +6,7 @@ use super::diagnostics::{Diagnostics, SourceText};
 use super::tables::{NumericCache, Table};
 use super::toml_read::{Section, kind_of, number};
 use crate::model::{Level, Network, Param};
-use crate::sampling::plan::check_support;
+use crate::sampling::plan::{PlanEntry, check_support};
 use crate::sampling::{Dist, DistSpec, Scope};
 use toml::de::DeValue;
 
@@ -332,7 +332,7 @@ pub(super) fn resolve(
     raw: RawParams,
     network: &Network,
     data: &DataTables,
-) -> Option<Vec<(Scope, Vec<Dist>, Vec<bool>)>> {
+) -> Option<Vec<PlanEntry>> {
     let mut cache = NumericCache::default();
     let mut out = Vec::with_capacity(Param::ALL.len());
     let before = diags.len();
@@ -373,7 +373,7 @@ pub(super) fn resolve(
     (diags.len() == before && out.len() == Param::ALL.len()).then_some(out)
 }
 
-fn table_for<'d>(data: &'d DataTables, level: Level) -> (usize, Option<&'d Table>) {
+fn table_for(data: &DataTables, level: Level) -> (usize, Option<&Table>) {
     match level {
         Level::Province => (0, Some(&data.provinces)),
         Level::City => (1, Some(&data.cities)),
@@ -388,7 +388,7 @@ fn resolve_one(
     network: &Network,
     data: &DataTables,
     cache: &mut NumericCache,
-) -> Option<(Scope, Vec<Dist>, Vec<bool>)> {
+) -> Option<PlanEntry> {
     let p = r.param;
     let place = format!("params.{}", p.name());
     let scope = match &r.scope {

@@ -46,6 +46,10 @@ impl Scope {
     }
 }
 
+/// One parameter's scope, distribution per entity, and per-entity flags marking
+/// distributions that can leave the physical range (checked on every draw).
+pub type PlanEntry = (Scope, Vec<Dist>, Vec<bool>);
+
 /// One parameter's distributions (one per entity) and the variate each entity reads.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParamPlan {
@@ -115,7 +119,7 @@ impl SamplingPlan {
     /// Numbers the variates. `entries` holds one `(scope, dists, checked)` per
     /// parameter in [`Param::ALL`] order, each with one distribution per entity;
     /// `checked[e]` marks entities whose distribution can leave the physical range.
-    pub fn new(network: &Network, entries: Vec<(Scope, Vec<Dist>, Vec<bool>)>) -> SamplingPlan {
+    pub fn new(network: &Network, entries: Vec<PlanEntry>) -> SamplingPlan {
         assert_eq!(entries.len(), Param::ALL.len());
         let mut next = 0u32;
         let mut params = Vec::with_capacity(entries.len());
@@ -335,10 +339,10 @@ fn earlier_twins_affine(
     };
     let mut same_as = earlier_twins(dists, variate_of);
     for (e, twin) in same_as.iter_mut().enumerate() {
-        if let Some(t) = *twin {
-            if affine[t as usize] != affine[e] {
-                *twin = None;
-            }
+        if let Some(t) = *twin
+            && affine[t as usize] != affine[e]
+        {
+            *twin = None;
         }
     }
     same_as
@@ -395,9 +399,9 @@ fn group_of_entities(network: &Network, level: Level, scope: Scope) -> Vec<u32> 
             // Only provinces that have cities get a variate, numbered in table order.
             let mut dense = vec![u32::MAX; network.provinces().len()];
             let mut next = 0;
-            for p in 0..network.provinces().len() {
+            for (p, slot) in dense.iter_mut().enumerate() {
                 if !network.cities_in(p).is_empty() {
-                    dense[p] = next;
+                    *slot = next;
                     next += 1;
                 }
             }
