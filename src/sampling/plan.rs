@@ -409,3 +409,113 @@ fn group_of_entities(network: &Network, level: Level, scope: Scope) -> Vec<u32> 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{City, Network, Province};
+    use crate::sampling::DistSpec;
+
+    fn network() -> Network {
+        let provinces = vec![Province { id: "A".into() }, Province { id: "B".into() }];
+        let city = |id: &str, province| City {
+            id: id.into(),
+            name: id.into(),
+            province,
+            tier: "t".into(),
+            advanced: false,
+        };
+        Network::new(
+            provinces,
+            vec![city("a", 0), city("b", 1), city("c", 1)],
+            Vec::new(),
+        )
+    }
+
+    fn plan(net: &Network, stock_scope: Scope) -> SamplingPlan {
+        let entries = Param::ALL
+            .into_iter()
+            .map(|p| {
+                let n = net.count(p.level());
+                let spec = if p == Param::EvStock {
+                    DistSpec::Uniform {
+                        min: 100.0,
+                        max: 200.0,
+                    }
+                } else {
+                    DistSpec::Fixed { value: 0.5 }
+                };
+                let scope = if p == Param::EvStock {
+                    stock_scope
+                } else {
+                    Scope::Global
+                };
+                (scope, vec![Dist::new(spec).unwrap(); n], vec![false; n])
+            })
+            .collect();
+        SamplingPlan::new(net, entries)
+    }
+
+    #[test]
+    fn variates_are_numbered_by_scope_and_fixed_parameters_take_none() {
+        let net = network();
+        assert_eq!(plan(&net, Scope::Own).n_variates(), 3);
+        assert_eq!(plan(&net, Scope::Province).n_variates(), 2);
+        assert_eq!(plan(&net, Scope::Global).n_variates(), 1);
+        // Province scope: b and c share B's variate, a reads A's.
+        let p = plan(&net, Scope::Province);
+        let mut values = ParamValues::new(&net);
+        p.apply(&net, &[0.25, 0.75], &mut values).unwrap();
+        assert_eq!(values.get(Param::EvStock), &[125.0, 175.0, 175.0]);
+    }
+
+    #[test]
+    fn a_variant_changes_only_the_selected_entities_on_the_same_variates() {
+        let net = network();
+        let base = plan(&net, Scope::Own);
+        let variant = base
+            .variant(&[
+                (
+                    Param::EvStock,
+                    vec![1],
+                    Change::Affine {
+                        scale: 2.0,
+                        shift: 1.0,
+                    },
+                ),
+                (
+                    Param::EvStock,
+                    vec![2],
+                    Change::Replace(
+                        Dist::new(DistSpec::Uniform {
+                            min: 0.0,
+                            max: 10.0,
+                        })
+                        .unwrap(),
+                    ),
+                ),
+            ])
+            .unwrap();
+        assert_eq!(variant.n_variates(), base.n_variates());
+        let u = [0.5, 0.5, 0.2];
+        let (mut a, mut b) = (ParamValues::new(&net), ParamValues::new(&net));
+        base.apply(&net, &u, &mut a).unwrap();
+        variant.apply(&net, &u, &mut b).unwrap();
+        assert_eq!(a.get(Param::EvStock), &[150.0, 150.0, 120.0]);
+        assert_eq!(b.get(Param::EvStock), &[150.0, 301.0, 2.0]);
+        // A shift that makes stock negative leaves the physical range.
+        let err = base.variant(&[(
+            Param::EvStock,
+            vec![0],
+            Change::Affine {
+                scale: 1.0,
+                shift: -150.0,
+            },
+        )]);
+        assert!(matches!(err, Err(VariantError::Range(_))));
+        // A fixed parameter cannot become random.
+        let random = Dist::new(DistSpec::Uniform { min: 0.0, max: 1.0 }).unwrap();
+        let err = base.variant(&[(Param::VktKm, vec![0], Change::Replace(random))]);
+        assert_eq!(err, Err(VariantError::NoVariate("vkt_km")));
+    }
+}
