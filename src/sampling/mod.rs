@@ -1,11 +1,15 @@
 //! Random streams, distributions and the parallel sampler.
 
+pub mod copula;
 pub mod design;
 pub mod dist;
 pub mod engine;
+pub mod lhs;
 pub mod plan;
+pub mod sobol;
 pub mod stream;
 
+pub use copula::{Copula, CopulaError, Correlation};
 pub use design::{ChunkVariates, Design, DesignError};
 pub use dist::{Dist, DistError, DistSpec};
 pub use engine::{ChunkPlan, DrawError, Evaluator, SamplerError, SamplerRun};
@@ -17,9 +21,9 @@ pub use stream::{CHUNK_SIZE, RNG_DESCRIPTION};
 pub enum SamplerKind {
     /// Plain Monte Carlo: independent uniforms from a ChaCha8 stream per chunk.
     Mc,
-    /// Latin hypercube (not yet available).
+    /// Latin hypercube per chunk of draws.
     Lhs,
-    /// Scrambled Sobol points (not yet available).
+    /// Owen-scrambled Sobol points indexed by the global draw number.
     Sobol,
 }
 
