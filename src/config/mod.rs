@@ -3,6 +3,7 @@
 //! problem is collected and reported at once, with file, line and key or row.
 
 mod builtin;
+mod correlations;
 mod diagnostics;
 mod params;
 mod tables;
@@ -56,7 +57,7 @@ pub struct Config {
     pub advanced_tiers: Vec<String>,
     /// The attribution model over the network.
     pub model: Model,
-    /// Distributions and variate numbering.
+    /// Distributions, variate numbering and rank correlations (`[[correlations]]`).
     pub plan: SamplingPlan,
 }
 
@@ -135,11 +136,16 @@ pub fn load_from(
         table: doc.get_ref(),
         offset: 0,
     };
-    root.reject_unknown(&src, &mut diags, &["run", "data", "accounting", "params"]);
+    root.reject_unknown(
+        &src,
+        &mut diags,
+        &["run", "data", "accounting", "params", "correlations"],
+    );
     let run = read_run(&src, &mut diags, &root, &display);
     let accounting = read_accounting(&src, &mut diags, &root);
     let data = read_data_section(&src, &mut diags, &root, read_data);
     let raw_params = params::read_raw(&src, &mut diags, &root);
+    let raw_correlations = correlations::read(&src, &mut diags, &root);
 
     // Keep checking what can be checked, so that every problem is reported at once.
     let (ice_basis, tiers) = accounting;
@@ -158,7 +164,11 @@ pub fn load_from(
     if !diags.is_empty() {
         return Err(ConfigError::Invalid(diags));
     }
-    let plan = SamplingPlan::new(&network, entries);
+    let mut plan = SamplingPlan::new(&network, entries);
+    correlations::install(&src, &mut diags, &raw_correlations, &mut plan, &network);
+    if !diags.is_empty() {
+        return Err(ConfigError::Invalid(diags));
+    }
     Ok(Config {
         file: InputFile {
             path: display,

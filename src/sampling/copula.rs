@@ -160,7 +160,11 @@ impl Copula {
     ) -> Result<Copula, Vec<CopulaError>> {
         let mut errors = Vec::new();
         let find = |p: Param| &plan.params()[p.index()];
+        // Entries that pass the per-entry checks; the matrix is built from them only,
+        // so that a bad entry does not hide a matrix problem among the others.
+        let mut usable = Vec::with_capacity(correlations.len());
         for (i, c) in correlations.iter().enumerate() {
+            let before = errors.len();
             let [a, b] = c.params.map(find);
             for p in [a, b] {
                 if !p.has_variates() {
@@ -180,9 +184,9 @@ impl Copula {
                     b_pairing: pb.describe(),
                 });
             }
-        }
-        if !errors.is_empty() {
-            return Err(errors);
+            if errors.len() == before {
+                usable.push(i);
+            }
         }
 
         // Connected components of the correlation graph, over parameter indices.
@@ -195,7 +199,7 @@ impl Copula {
             }
             i
         }
-        for c in correlations {
+        for c in usable.iter().map(|&e| &correlations[e]) {
             let (x, y) = (
                 find_root(&mut root, c.params[0].index()),
                 find_root(&mut root, c.params[1].index()),
@@ -218,7 +222,9 @@ impl Copula {
             if members.len() < 2 {
                 continue;
             }
-            let entries: Vec<usize> = (0..correlations.len())
+            let entries: Vec<usize> = usable
+                .iter()
+                .copied()
                 .filter(|&e| members.contains(&correlations[e].params[0].index()))
                 .collect();
             let k = members.len();
