@@ -37,6 +37,23 @@ impl SamplerKind {
         }
     }
 
+    /// How the design draws its numbers, for the manifest's `rng` field.
+    pub fn rng_description(self) -> &'static str {
+        match self {
+            SamplerKind::Mc => RNG_DESCRIPTION,
+            SamplerKind::Lhs => {
+                "Latin hypercube per chunk of 1024 draws: ChaCha8 (rand_chacha 0.10), key = SeedableRng::seed_from_u64(seed), \
+                 stream = chunk index | 2^62; per variate a Fisher–Yates shuffle of the strata (Lemire bounded integers) \
+                 then one 52-bit jitter per draw"
+            }
+            SamplerKind::Sobol => {
+                "Sobol (Joe–Kuo new-joe-kuo-6.21201 direction numbers, 64-bit, Gray-code order, point i = draw i), \
+                 hash-based Owen scrambling (Laine–Karras/Burley, 64-bit) seeded from ChaCha8 (rand_chacha 0.10), \
+                 key = SeedableRng::seed_from_u64(seed), stream = 2^63; uniform = ((x >> 12) + 0.5) / 2^52"
+            }
+        }
+    }
+
     /// Parses a sampler name.
     pub fn from_name(name: &str) -> Option<SamplerKind> {
         match name {
