@@ -5,7 +5,7 @@ use crate::model::{CityMetric, Headline, ProvinceMetric};
 use crate::output::{
     CityRow, HeadlineRow, Provenance, ProvinceRow, RunResults, ScenarioDeltaRow, Telemetry,
 };
-use crate::sampling::{CHUNK_SIZE, ChunkPlan, RNG_DESCRIPTION, SamplerError, SamplerRun};
+use crate::sampling::{CHUNK_SIZE, ChunkPlan, SamplerError, SamplerRun};
 use crate::stats::{Accumulator, DEFAULT_RELATIVE_ACCURACY};
 use std::time::Instant;
 
@@ -222,7 +222,7 @@ fn provenance(config: &Config, acc: &Accumulator) -> Provenance {
         levels: config.run.levels.clone(),
         quantile_method: QUANTILE_METHOD.to_string(),
         quantile_relative_accuracy: DEFAULT_RELATIVE_ACCURACY,
-        rng: RNG_DESCRIPTION.to_string(),
+        rng: config.run.sampler.rng_description().to_string(),
         chunk_size: CHUNK_SIZE,
         notes,
     }

@@ -13,7 +13,163 @@ struct Case {
     expect: &'static [&'static str],
 }
 
+/// The last line of the example config, where correlation cases append entries.
+macro_rules! end_str {
+    () => {
+        "# ice_extra_g_per_km is optional and left out: it defaults to 0."
+    };
+}
+
 const CASES: &[Case] = &[
+    Case {
+        name: "correlation of an unknown parameter",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[[correlations]]\nparams = [\"loss\", \"los\"]\nrank = 0.3\n"
+        ),
+        expect: &[
+            "example.toml:1",
+            "correlations[0].params",
+            "unknown parameter `los`",
+        ],
+    },
+    Case {
+        name: "parameter correlated with itself",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[[correlations]]\nparams = [\"loss\", \"loss\"]\nrank = 0.3\n"
+        ),
+        expect: &["example.toml:1", "correlations[0].params", "with itself"],
+    },
+    Case {
+        name: "correlation of 1",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[[correlations]]\nparams = [\"loss\", \"ev_kwh_per_100km\"]\nrank = 1.0\n"
+        ),
+        expect: &[
+            "example.toml:1",
+            "correlations[0].rank",
+            "strictly between -1 and 1",
+        ],
+    },
+    Case {
+        name: "correlation not a number",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[[correlations]]\nparams = [\"loss\", \"ev_kwh_per_100km\"]\nrank = \"high\"\n"
+        ),
+        expect: &[
+            "example.toml:1",
+            "correlations[0].rank",
+            "expected a number",
+        ],
+    },
+    Case {
+        name: "correlation without rank",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[[correlations]]\nparams = [\"loss\", \"ev_kwh_per_100km\"]\n"
+        ),
+        expect: &["example.toml:1", "correlations[0].rank", "missing"],
+    },
+    Case {
+        name: "correlation of three parameters",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[[correlations]]\nparams = [\"loss\", \"ev_kwh_per_100km\", \"vkt_km\"]\nrank = 0.2\n"
+        ),
+        expect: &["example.toml:1", "correlations[0].params", "exactly two"],
+    },
+    Case {
+        name: "unknown correlation key",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[[correlations]]\nparams = [\"loss\", \"ev_kwh_per_100km\"]\nrank = 0.2\nkind = \"spearman\"\n"
+        ),
+        expect: &["example.toml:1", "correlations[0].kind", "unknown key"],
+    },
+    Case {
+        name: "correlations not an array of tables",
+        file: "example.toml",
+        from: "[run]",
+        to: "correlations = 3\n\n[run]",
+        expect: &["example.toml:5", "correlations", "array of tables"],
+    },
+    Case {
+        name: "duplicate correlation",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[[correlations]]\nparams = [\"loss\", \"ev_kwh_per_100km\"]\nrank = 0.2\n\n[[correlations]]\nparams = [\"ev_kwh_per_100km\", \"loss\"]\nrank = 0.4\n"
+        ),
+        expect: &[
+            "example.toml:1",
+            "correlations[1]",
+            "duplicate correlation",
+            "first on line 1",
+        ],
+    },
+    Case {
+        name: "correlated parameters that do not pair up",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[[correlations]]\nparams = [\"loss\", \"ev_stock\"]\nrank = 0.2\n"
+        ),
+        expect: &[
+            "example.toml:1",
+            "correlations[0]",
+            "do not pair up",
+            "one variate per city",
+        ],
+    },
+    Case {
+        name: "correlation of a fixed parameter",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[[correlations]]\nparams = [\"ev_extra_g_per_km\", \"loss\"]\nrank = 0.2\n"
+        ),
+        expect: &[
+            "example.toml:1",
+            "correlations[0]",
+            "`ev_extra_g_per_km` is not random",
+        ],
+    },
+    Case {
+        name: "correlations that are not positive definite",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[[correlations]]\nparams = [\"ev_kwh_per_100km\", \"charging_efficiency\"]\nrank = 0.9\n\n[[correlations]]\nparams = [\"charging_efficiency\", \"ice_l_per_100km\"]\nrank = 0.9\n\n[[correlations]]\nparams = [\"ev_kwh_per_100km\", \"ice_l_per_100km\"]\nrank = -0.9\n"
+        ),
+        expect: &[
+            "example.toml:1",
+            "correlations[0]",
+            "not positive definite",
+            "ev_kwh_per_100km–ice_l_per_100km (-0.9)",
+            "entries on lines 1",
+        ],
+    },
     Case {
         name: "unknown top-level table",
         file: "example.toml",

@@ -3,6 +3,7 @@
 //! problem is collected and reported at once, with file, line and key or row.
 
 mod builtin;
+mod correlations;
 mod diagnostics;
 mod params;
 mod scenarios;
@@ -57,7 +58,7 @@ pub struct Config {
     pub advanced_tiers: Vec<String>,
     /// The attribution model over the network.
     pub model: Model,
-    /// Distributions and variate numbering.
+    /// Distributions, variate numbering and rank correlations (`[[correlations]]`).
     pub plan: SamplingPlan,
     /// Scenarios evaluated on the same draws as the baseline.
     pub scenarios: Vec<Scenario>,
@@ -141,12 +142,20 @@ pub fn load_from(
     root.reject_unknown(
         &src,
         &mut diags,
-        &["run", "data", "accounting", "params", "scenarios"],
+        &[
+            "run",
+            "data",
+            "accounting",
+            "params",
+            "scenarios",
+            "correlations",
+        ],
     );
     let run = read_run(&src, &mut diags, &root, &display);
     let accounting = read_accounting(&src, &mut diags, &root);
     let data = read_data_section(&src, &mut diags, &root, read_data);
     let raw_params = params::read_raw(&src, &mut diags, &root);
+    let raw_correlations = correlations::read(&src, &mut diags, &root);
 
     // Keep checking what can be checked, so that every problem is reported at once.
     let (ice_basis, tiers) = accounting;
@@ -165,7 +174,8 @@ pub fn load_from(
     if !diags.is_empty() {
         return Err(ConfigError::Invalid(diags));
     }
-    let plan = SamplingPlan::new(&network, entries);
+    let mut plan = SamplingPlan::new(&network, entries);
+    correlations::install(&src, &mut diags, &raw_correlations, &mut plan, &network);
     let scenarios = scenarios::read(&src, &mut diags, &root, &network, &data, &plan);
     if !diags.is_empty() {
         return Err(ConfigError::Invalid(diags));

@@ -2,9 +2,12 @@
 //!
 //! A design hands out the variates chunk by chunk. Whatever the design, the variates
 //! of a draw depend only on (seed, global draw index, chunk plan), never on threads
-//! or scheduling, which is what makes runs reproducible.
+//! or scheduling, which is what makes runs reproducible. The designs read disjoint
+//! ChaCha8 streams (see [`super::stream`]); `docs/sampling.md` describes them.
 
 use super::SamplerKind;
+use super::lhs::LhsChunk;
+use super::sobol::{MAX_DIMENSIONS, SobolChunk, SobolDesign};
 use super::stream::{ChunkStreams, UniformStream};
 
 /// A run's sampling design.
@@ -12,40 +15,77 @@ use super::stream::{ChunkStreams, UniformStream};
 pub enum Design {
     /// Independent uniforms from a ChaCha8 stream per chunk.
     Mc(ChunkStreams),
+    /// A Latin hypercube per chunk, over `dims` variates.
+    Lhs {
+        /// The run's keyed generator.
+        streams: ChunkStreams,
+        /// Variates per draw.
+        dims: usize,
+    },
+    /// Owen-scrambled Sobol points indexed by the global draw number.
+    Sobol(SobolDesign),
 }
 
 /// Why a design cannot be built.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum DesignError {
-    /// The design is not implemented in this version.
-    #[error("sampler `{0}` is not available in this version; use `mc`")]
-    Unavailable(&'static str),
+    /// More variates per draw than the Sobol direction numbers cover.
+    #[error(
+        "sampler `sobol` supports at most {max} random variates per draw (Joe–Kuo direction numbers), \
+         but this config has {variates}; use `lhs` or `mc`, or share variates with a coarser `scope`"
+    )]
+    TooManyDimensions {
+        /// Variates per draw of the config.
+        variates: usize,
+        /// Dimensions available.
+        max: usize,
+    },
 }
 
 impl Design {
     /// The design of `kind` for a run with `n_variates` uniforms per draw.
     pub fn new(kind: SamplerKind, seed: u64, n_variates: usize) -> Result<Design, DesignError> {
-        let _ = n_variates;
         match kind {
             SamplerKind::Mc => Ok(Design::Mc(ChunkStreams::new(seed))),
-            other => Err(DesignError::Unavailable(other.name())),
+            SamplerKind::Lhs => Ok(Design::Lhs {
+                streams: ChunkStreams::new(seed),
+                dims: n_variates,
+            }),
+            SamplerKind::Sobol => SobolDesign::new(seed, n_variates).map(Design::Sobol).ok_or(
+                DesignError::TooManyDimensions {
+                    variates: n_variates,
+                    max: MAX_DIMENSIONS,
+                },
+            ),
         }
     }
 
     /// The variates of chunk `k`, which holds draws `first .. first + len`.
+    ///
+    /// For `lhs` this generates the whole chunk (`len × n_variates` values); `mc` and
+    /// `sobol` generate draw by draw.
     pub fn chunk(&self, k: u64, first: u64, len: u64) -> ChunkVariates {
-        let _ = (first, len);
         match self {
             Design::Mc(streams) => ChunkVariates::Mc(streams.chunk(k)),
+            Design::Lhs { streams, dims } => {
+                ChunkVariates::Lhs(LhsChunk::new(streams, k, len as usize, *dims))
+            }
+            Design::Sobol(sobol) => ChunkVariates::Sobol(sobol.chunk(first)),
         }
     }
 }
 
 /// The variates of one chunk, handed out draw by draw in order.
+// One value per worker and chunk: the inline ChaCha state of `Mc` is not worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum ChunkVariates {
     /// Plain Monte Carlo.
     Mc(UniformStream),
+    /// A Latin hypercube, generated up front.
+    Lhs(LhsChunk),
+    /// Scrambled Sobol points.
+    Sobol(SobolChunk),
 }
 
 impl ChunkVariates {
@@ -54,6 +94,41 @@ impl ChunkVariates {
     pub fn next_draw(&mut self, u: &mut [f64]) {
         match self {
             ChunkVariates::Mc(stream) => stream.fill(u),
+            ChunkVariates::Lhs(lhs) => lhs.next_draw(u),
+            ChunkVariates::Sobol(sobol) => sobol.next_draw(u),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sobol_past_the_table_is_a_clear_error() {
+        let err = Design::new(SamplerKind::Sobol, 1, MAX_DIMENSIONS + 5).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("21201") && msg.contains("21206"), "{msg}");
+        assert!(Design::new(SamplerKind::Sobol, 1, MAX_DIMENSIONS).is_ok());
+    }
+
+    /// Every design gives the same draw whichever chunk layout reaches it (Sobol is
+    /// indexed by the global draw; mc and lhs by chunk, which are fixed).
+    #[test]
+    fn designs_are_reproducible() {
+        for kind in [SamplerKind::Mc, SamplerKind::Lhs, SamplerKind::Sobol] {
+            let design = Design::new(kind, 11, 7).unwrap();
+            let draw = |k: u64, skip: usize| {
+                let mut c = design.chunk(k, k * 1024, 1024);
+                let mut u = vec![0.0; 7];
+                for _ in 0..=skip {
+                    c.next_draw(&mut u);
+                }
+                u
+            };
+            assert_eq!(draw(2, 5), draw(2, 5), "{kind:?}");
+            assert_ne!(draw(2, 5), draw(3, 5), "{kind:?}");
+            assert!(draw(4, 1023).iter().all(|&x| x > 0.0 && x < 1.0));
         }
     }
 }

@@ -89,6 +89,7 @@ impl<'m> Evaluator<'m> {
     #[inline]
     pub fn next_draw(&mut self, variates: &mut ChunkVariates) -> Result<&[f64], DrawErrorKind> {
         variates.next_draw(&mut self.uniforms);
+        self.plan.correlate(&mut self.uniforms);
         self.evaluate_uniforms()
     }
 

@@ -1,11 +1,15 @@
 //! Random streams, distributions and the parallel sampler.
 
+pub mod copula;
 pub mod design;
 pub mod dist;
 pub mod engine;
+pub mod lhs;
 pub mod plan;
+pub mod sobol;
 pub mod stream;
 
+pub use copula::{Copula, CopulaError, Correlation};
 pub use design::{ChunkVariates, Design, DesignError};
 pub use dist::{Dist, DistError, DistSpec};
 pub use engine::{ChunkPlan, DrawError, Evaluator, SamplerError, SamplerRun};
@@ -17,9 +21,9 @@ pub use stream::{CHUNK_SIZE, RNG_DESCRIPTION};
 pub enum SamplerKind {
     /// Plain Monte Carlo: independent uniforms from a ChaCha8 stream per chunk.
     Mc,
-    /// Latin hypercube (not yet available).
+    /// Latin hypercube per chunk of draws.
     Lhs,
-    /// Scrambled Sobol points (not yet available).
+    /// Owen-scrambled Sobol points indexed by the global draw number.
     Sobol,
 }
 
@@ -30,6 +34,23 @@ impl SamplerKind {
             SamplerKind::Mc => "mc",
             SamplerKind::Lhs => "lhs",
             SamplerKind::Sobol => "sobol",
+        }
+    }
+
+    /// How the design draws its numbers, for the manifest's `rng` field.
+    pub fn rng_description(self) -> &'static str {
+        match self {
+            SamplerKind::Mc => RNG_DESCRIPTION,
+            SamplerKind::Lhs => {
+                "Latin hypercube per chunk of 1024 draws: ChaCha8 (rand_chacha 0.10), key = SeedableRng::seed_from_u64(seed), \
+                 stream = chunk index | 2^62; per variate a Fisher–Yates shuffle of the strata (Lemire bounded integers) \
+                 then one 52-bit jitter per draw"
+            }
+            SamplerKind::Sobol => {
+                "Sobol (Joe–Kuo new-joe-kuo-6.21201 direction numbers, 64-bit, Gray-code order, point i = draw i), \
+                 hash-based Owen scrambling (Laine–Karras/Burley, 64-bit) seeded from ChaCha8 (rand_chacha 0.10), \
+                 key = SeedableRng::seed_from_u64(seed), stream = 2^63; uniform = ((x >> 12) + 0.5) / 2^52"
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 //! Which uniform variate drives which entity of which parameter.
 
+use super::copula::Copula;
 use super::dist::{Dist, Support};
 use crate::model::{Level, Network, Param, ParamValues};
 
@@ -81,6 +82,16 @@ impl ParamPlan {
     pub fn dists(&self) -> &[Dist] {
         &self.dists
     }
+
+    /// The variate each entity reads (meaningless when [`Self::has_variates`] is false).
+    pub fn variate_of(&self) -> &[u32] {
+        &self.variate_of
+    }
+
+    /// Whether the parameter takes variates (some distribution is not degenerate).
+    pub fn has_variates(&self) -> bool {
+        self.dists.iter().any(|d| !d.is_degenerate())
+    }
 }
 
 /// The sampling plan of a run: every parameter with its distributions, and the
@@ -94,6 +105,7 @@ impl ParamPlan {
 pub struct SamplingPlan {
     params: Vec<ParamPlan>,
     n_variates: usize,
+    copula: Copula,
 }
 
 /// A drawn value outside its parameter's physical range.
@@ -149,7 +161,27 @@ impl SamplingPlan {
         SamplingPlan {
             params,
             n_variates: next as usize,
+            copula: Copula::default(),
         }
+    }
+
+    /// Sets the rank correlations applied to every draw's uniforms (built over this
+    /// plan's numbering by [`Copula::new`]).
+    pub fn set_copula(&mut self, copula: Copula) {
+        self.copula = copula;
+    }
+
+    /// The rank correlations between variates.
+    pub fn copula(&self) -> &Copula {
+        &self.copula
+    }
+
+    /// Imposes the rank correlations on one draw's uniforms, in place (a no-op without
+    /// `[[correlations]]`). Call it after the design fills the uniforms and before
+    /// [`Self::apply`].
+    #[inline]
+    pub fn correlate(&self, uniforms: &mut [f64]) {
+        self.copula.apply(uniforms);
     }
 
     /// Number of independent uniform variates per draw.

@@ -5,6 +5,17 @@
 //! therefore depend only on (seed, k): not on the thread that runs it, the order in
 //! which chunks run, or how a run is split. ChaCha8 is specified bit for bit, so the
 //! numbers are the same on every platform.
+//!
+//! ## Stream ids
+//!
+//! Every design reads ChaCha8 keyed by the run seed; the designs are kept apart by the
+//! 64-bit stream id (a chunk index is below 2^54, since draws are a `u64`):
+//!
+//! | design | stream id | use |
+//! |---|---|---|
+//! | `mc` | `k` | the uniforms of chunk `k` |
+//! | `lhs` | `k \| 2^62` ([`LHS_STREAM_BIT`]) | permutations and jitters of chunk `k` |
+//! | `sobol` | `2^63` ([`SOBOL_SCRAMBLE_STREAM`]) | the scrambling seeds, three words per dimension |
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -15,6 +26,13 @@ pub const CHUNK_SIZE: u64 = 1024;
 /// Human-readable name of the generator and how it is keyed, for the manifest.
 pub const RNG_DESCRIPTION: &str = "ChaCha8 (rand_chacha 0.10): key = SeedableRng::seed_from_u64(seed), stream = chunk index, \
      uniform = ((next_u64 >> 12) + 0.5) / 2^52";
+
+/// Bit set in the stream id of a Latin hypercube chunk: chunk `k` reads stream
+/// `k | LHS_STREAM_BIT`.
+pub const LHS_STREAM_BIT: u64 = 1 << 62;
+
+/// Stream id of the Sobol scrambling seeds (one stream per run, not per chunk).
+pub const SOBOL_SCRAMBLE_STREAM: u64 = 1 << 63;
 
 /// The per-chunk streams of one run.
 #[derive(Clone, Debug)]
@@ -36,6 +54,15 @@ impl ChunkStreams {
         rng.set_stream(k);
         rng.set_word_pos(0);
         UniformStream { rng }
+    }
+
+    /// The raw ChaCha8 generator on stream `id`, positioned at its start (for the
+    /// designs other than `mc`; see the table of stream ids above).
+    pub fn raw(&self, id: u64) -> ChaCha8Rng {
+        let mut rng = self.keyed.clone();
+        rng.set_stream(id);
+        rng.set_word_pos(0);
+        rng
     }
 }
 
