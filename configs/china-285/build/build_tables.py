@@ -3,7 +3,7 @@
 
 Usage (from the repository root or anywhere):
     python3 configs/china-285/build/build_tables.py [REFERENCE_DIR]
-REFERENCE_DIR defaults to /work/shared/data/reference (the repo-root-relative ../shared/data/reference).
+REFERENCE_DIR defaults to ../shared/data/reference relative to the repository root.
 Standard library only. Reads the reference CSVs and the hand-entered tables beside this script
 (province_meta.csv, links_flows.csv, city_proxies.csv) and writes the three tables one folder up.
 Every number written is a documented function of those inputs (see ../README.md).
@@ -16,7 +16,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.dirname(HERE)
-REF_DEFAULT = "/work/shared/data/reference"
+REF_DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "shared", "data", "reference")
 
 # ---------------------------------------------------------------- constants (all documented in README)
 NATIONAL_CONSUMPTION_2022_TWH = 8637.2      # NEA (Jan 2023): 2022 whole-society consumption 86,372 x 100 GWh
