@@ -60,6 +60,12 @@ impl ParamValues {
         &self.values[self.offsets[param.index()]..self.offsets[param.index() + 1]]
     }
 
+    /// Overwrites these values with `other`'s (same network), without allocating.
+    #[inline]
+    pub fn copy_from(&mut self, other: &ParamValues) {
+        self.values.copy_from_slice(&other.values);
+    }
+
     /// Mutable values of `param`, one per entity.
     #[inline]
     pub fn get_mut(&mut self, param: Param) -> &mut [f64] {

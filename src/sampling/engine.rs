@@ -58,6 +58,7 @@ pub struct Evaluator<'m> {
     scratch: Scratch,
     out: Vec<f64>,
     scenario_out: Vec<f64>,
+    scenario_values: ParamValues,
 }
 
 impl<'m> Evaluator<'m> {
@@ -77,6 +78,7 @@ impl<'m> Evaluator<'m> {
             scratch: model.scratch(),
             out: vec![0.0; per_model * (1 + scenarios.len())],
             scenario_out: vec![0.0; if scenarios.is_empty() { 0 } else { per_model }],
+            scenario_values: ParamValues::new(model.network()),
         }
     }
 
@@ -110,12 +112,21 @@ impl<'m> Evaluator<'m> {
                 scenario: scenario.name.clone(),
                 error: Box::new(error),
             };
+            self.scenario_values.copy_from(&self.values);
             scenario
                 .plan
-                .apply(self.model.network(), &self.uniforms, &mut self.values)
+                .apply_changes(
+                    self.model.network(),
+                    &self.uniforms,
+                    &mut self.scenario_values,
+                )
                 .map_err(|e| in_scenario(e.into()))?;
             self.model
-                .evaluate(&self.values, &mut self.scratch, &mut self.scenario_out)
+                .evaluate(
+                    &self.scenario_values,
+                    &mut self.scratch,
+                    &mut self.scenario_out,
+                )
                 .map_err(|e| in_scenario(e.into()))?;
             for ((d, &with), &without) in delta.iter_mut().zip(&self.scenario_out).zip(base.iter())
             {

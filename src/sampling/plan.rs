@@ -65,9 +65,38 @@ pub struct ParamPlan {
     same_as: Vec<Option<u32>>,
     /// Scenario changes `x → x·scale + shift` per entity (`None`: no change).
     affine: Option<Vec<(f64, f64)>>,
+    /// True in a scenario variant for parameters that differ from the baseline.
+    changed: bool,
 }
 
 impl ParamPlan {
+    /// Maps one draw's uniforms to this parameter's values.
+    #[inline]
+    fn apply(
+        &self,
+        network: &Network,
+        uniforms: &[f64],
+        values: &mut ParamValues,
+    ) -> Result<(), RangeError> {
+        let out = values.get_mut(self.param);
+        for e in 0..out.len() {
+            if let Some(twin) = self.same_as[e] {
+                out[e] = out[twin as usize];
+                continue;
+            }
+            let mut x = self.dists[e].quantile(uniforms[self.variate_of[e] as usize]);
+            if let Some(affine) = &self.affine {
+                let (scale, shift) = affine[e];
+                x = x.mul_add(scale, shift);
+            }
+            if self.checked[e] && !self.param.range().contains(x) {
+                return Err(range_error(network, self.param, e, x));
+            }
+            out[e] = x;
+        }
+        Ok(())
+    }
+
     /// The parameter.
     pub fn param(&self) -> Param {
         self.param
@@ -156,6 +185,7 @@ impl SamplingPlan {
                 checked,
                 same_as,
                 affine: None,
+                changed: false,
             });
         }
         SamplingPlan {
@@ -204,22 +234,22 @@ impl SamplingPlan {
         values: &mut ParamValues,
     ) -> Result<(), RangeError> {
         for plan in &self.params {
-            let out = values.get_mut(plan.param);
-            for e in 0..out.len() {
-                if let Some(twin) = plan.same_as[e] {
-                    out[e] = out[twin as usize];
-                    continue;
-                }
-                let mut x = plan.dists[e].quantile(uniforms[plan.variate_of[e] as usize]);
-                if let Some(affine) = &plan.affine {
-                    let (scale, shift) = affine[e];
-                    x = x.mul_add(scale, shift);
-                }
-                if plan.checked[e] && !plan.param.range().contains(x) {
-                    return Err(range_error(network, plan.param, e, x));
-                }
-                out[e] = x;
-            }
+            plan.apply(network, uniforms, values)?;
+        }
+        Ok(())
+    }
+
+    /// Like [`Self::apply`] for a scenario variant whose `values` already hold the
+    /// baseline's values of the same draw: only the changed parameters are redrawn.
+    #[inline]
+    pub fn apply_changes(
+        &self,
+        network: &Network,
+        uniforms: &[f64],
+        values: &mut ParamValues,
+    ) -> Result<(), RangeError> {
+        for plan in self.params.iter().filter(|p| p.changed) {
+            plan.apply(network, uniforms, values)?;
         }
         Ok(())
     }
@@ -292,6 +322,7 @@ impl SamplingPlan {
         let mut variant = self.clone();
         for (param, entities, change) in changes {
             let plan = &mut variant.params[param.index()];
+            plan.changed = true;
             let has_variates = self.params[param.index()]
                 .dists
                 .iter()
