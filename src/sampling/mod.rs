@@ -1,14 +1,16 @@
 //! Random streams, distributions and the parallel sampler.
 
+pub mod chunk_set;
 pub mod design;
 pub mod dist;
 pub mod engine;
 pub mod plan;
 pub mod stream;
 
+pub use chunk_set::ChunkSet;
 pub use design::{ChunkVariates, Design, DesignError};
 pub use dist::{Dist, DistError, DistSpec};
-pub use engine::{ChunkPlan, DrawError, Evaluator, SamplerError, SamplerRun};
+pub use engine::{ChunkPlan, DrawError, Evaluator, PreparedRun, SamplerError, SamplerRun, Segment};
 pub use plan::{ParamPlan, RangeError, SamplingPlan, Scope};
 pub use stream::{CHUNK_SIZE, RNG_DESCRIPTION};
 
