@@ -197,7 +197,13 @@ impl LongRun<'_> {
             let (block, todo) = driver.next_segment(&done);
             let segment =
                 prepared.run_chunks(&todo, self.interrupt, driver.pause_at(), self.exact)?;
-            acc.merge(&segment.acc);
+            if done.is_empty() {
+                // Nothing aggregated yet: take the segment's accumulator as is
+                // (saves a copy; merging into an empty one gives the same bits).
+                acc = segment.acc;
+            } else {
+                acc.merge(&segment.acc);
+            }
             done.union(&segment.done);
             if let (StopRule::Until(until), Some(b)) = (&self.rule, block) {
                 let (start, end) = driver.block_range(until, b);

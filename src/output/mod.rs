@@ -886,11 +886,18 @@ mod tests {
                 "threads",
                 "wall_seconds",
                 "draws_per_second",
+                "stop_reason",
+                "until",
+                "quantiles",
+                "resumed_from_draws",
                 "files",
                 "headlines_excluded",
                 "notes"
             ]
         );
+        assert_eq!(manifest["stop_reason"], "draws reached");
+        assert_eq!(manifest["until"], serde_json::Value::Null);
+        assert_eq!(manifest["quantiles"], "sketch");
         assert_eq!(manifest["tool"], "evcarbon");
         assert_eq!(manifest["seed"].as_u64(), Some(u64::MAX));
         assert_eq!(manifest["levels"], serde_json::json!([0.9, 0.95, 0.995]));
