@@ -165,7 +165,7 @@ fn stop_rule(args: &RunArgs, config: &Config) -> Result<StopRule, CliError> {
         )));
     }
     let block = args.check_every;
-    if block == 0 || block % CHUNK_SIZE != 0 {
+    if block == 0 || !block.is_multiple_of(CHUNK_SIZE) {
         return Err(CliError::Usage(format!(
             "--check-every must be a positive multiple of {CHUNK_SIZE} draws (the chunk size), not {block}"
         )));
