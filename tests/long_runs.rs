@@ -167,14 +167,19 @@ fn sigint_writes_a_checkpoint_and_the_printed_command_resumes_an_until_run() {
         "1024",
         "--max-draws",
         "30000",
-        "--threads",
-        "1",
     ];
-    let mut reference = spawn(d, &[&common[..], &["--out", "full", "--quiet"]].concat());
+    let mut reference = spawn(
+        d,
+        &[&common[..], &["--out", "full", "--quiet", "--threads", "2"]].concat(),
+    );
     // Not quiet and not a terminal: one log line per block on stderr.
     let mut victim = spawn(
         d,
-        &[&common[..], &["--out", "cut", "--checkpoint-secs", "0"]].concat(),
+        &[
+            &common[..],
+            &["--out", "cut", "--checkpoint-secs", "0", "--threads", "1"],
+        ]
+        .concat(),
     );
     let mut stderr = BufReader::new(victim.stderr.take().unwrap());
     let mut line = String::new();
