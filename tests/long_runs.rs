@@ -615,3 +615,52 @@ fn sketch_quantiles_are_within_0_1_percent_of_exact_on_the_default_config_at_100
     let cfg = root().join("configs/china-285.toml");
     check_sketch_against_exact(cfg.to_str().unwrap(), "100000", "4G");
 }
+
+/// The checkpoint state is mergeable: two parts of a run over disjoint chunk sets
+/// combine into exactly the state of the whole run (the basis for shards).
+#[test]
+fn states_of_disjoint_chunk_sets_merge_into_the_whole_run() {
+    use evcarbon::sampling::{ChunkPlan, SamplerRun};
+    let dir = example_copy();
+    let config = example_config(dir.path(), 10_000);
+    let rule = StopRule::Draws { draws: 10_000 };
+    let run = SamplerRun {
+        model: &config.model,
+        plan: &config.plan,
+        seed: config.run.seed,
+        sampler: config.run.sampler,
+        chunks: ChunkPlan { draws: 10_000 },
+        threads: 2,
+        thresholds: evcarbon::longrun::thresholds(&config),
+        progress: None,
+    };
+    let prepared = run.prepare().unwrap();
+    let never = AtomicBool::new(false);
+    let part = |chunks: &[u64]| {
+        let seg = prepared.run_chunks(chunks, &never, None, None).unwrap();
+        evcarbon::longrun::Checkpoint {
+            format: checkpoint::FORMAT.to_string(),
+            format_version: checkpoint::FORMAT_VERSION,
+            identity: RunIdentity::new(&config, rule.clone()),
+            draws_done: seg.acc.draws(),
+            done_chunks: seg.done,
+            convergence: Vec::new(),
+            accumulator: seg.acc,
+        }
+    };
+    // Chunk 9 is the short last one (784 draws).
+    let mut a = part(&[0, 2, 3, 9]);
+    let b = part(&[1, 4, 5, 6, 7, 8]);
+    assert!(
+        a.absorb(part(&[3])).is_err(),
+        "overlapping parts are refused"
+    );
+    a.absorb(b).unwrap();
+    assert_eq!(a.draws_done, 10_000);
+    assert_eq!(a.done_chunks.ranges(), &[(0, 10)]);
+    let whole = run.run().unwrap();
+    assert_eq!(
+        serde_json::to_string(&a.accumulator).unwrap(),
+        serde_json::to_string(&whole).unwrap()
+    );
+}

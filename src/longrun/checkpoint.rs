@@ -187,6 +187,33 @@ pub struct Checkpoint {
     pub accumulator: Accumulator,
 }
 
+impl Checkpoint {
+    /// Merges the state of another part of the same run (e.g. a shard computed on
+    /// another machine) into this one: the chunk sets must be disjoint; the
+    /// accumulators merge exactly, so the result does not depend on how the run was
+    /// split or in which order parts are merged. Only fixed-draws runs (no `--until`
+    /// convergence records) can be merged.
+    pub fn absorb(&mut self, other: Checkpoint) -> Result<(), String> {
+        let differences = self.identity.differences(&other.identity);
+        if !differences.is_empty() {
+            return Err(format!("different runs: {}", differences.join("; ")));
+        }
+        if !matches!(self.identity.stop_rule, StopRule::Draws { .. }) {
+            return Err("states of --until runs cannot be merged".into());
+        }
+        if !self.done_chunks.is_disjoint(&other.done_chunks) {
+            return Err("the two states share chunks".into());
+        }
+        if !self.accumulator.is_compatible(&other.accumulator) {
+            return Err("the accumulators aggregate different series".into());
+        }
+        self.accumulator.merge(&other.accumulator);
+        self.done_chunks.union(&other.done_chunks);
+        self.draws_done += other.draws_done;
+        Ok(())
+    }
+}
+
 /// What is written: borrows the live state.
 #[derive(Serialize)]
 struct CheckpointRef<'a> {
