@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod longrun;
 pub mod model;
 pub mod output;
 pub mod pipeline;

@@ -1,12 +1,13 @@
 //! A whole run: sample a validated config, aggregate, and assemble the result tables.
 
 use crate::config::Config;
+use crate::longrun::{ConvergenceBlock, LongRun, LongRunError, Outcome, StopRule};
 use crate::model::{CityMetric, Headline, ProvinceMetric};
 use crate::output::{
-    CityRow, HeadlineRow, Provenance, ProvinceRow, RunResults, ScenarioDeltaRow, Telemetry,
+    CityRow, HeadlineRow, Provenance, ProvinceRow, RunInfo, RunResults, ScenarioDeltaRow, Telemetry,
 };
 use crate::sampling::{CHUNK_SIZE, ChunkPlan, SamplerError, SamplerRun};
-use crate::stats::{Accumulator, DEFAULT_RELATIVE_ACCURACY};
+use crate::stats::{Accumulator, DEFAULT_RELATIVE_ACCURACY, Summary};
 use std::time::Instant;
 
 /// How the quantiles are defined and estimated, for the manifest.
@@ -14,19 +15,18 @@ pub const QUANTILE_METHOD: &str = "inverted empirical CDF (Hyndman-Fan type 1: t
      estimated from a mergeable DDSketch-style log-bucket sketch, clamped to the exact min and max; \
      bounds_mcse by the binomial order-statistic method";
 
+/// How exact quantiles are defined and computed (`--exact`), for the manifest.
+pub const EXACT_QUANTILE_METHOD: &str = "inverted empirical CDF (Hyndman-Fan type 1: the ceil(q*n)-th smallest draw), \
+     exact: computed from every draw kept in memory (--exact); \
+     bounds_mcse by the binomial order-statistic method on exact order statistics";
+
 /// Runs the sampler for `config` on `threads` workers.
 pub fn sample(
     config: &Config,
     threads: usize,
     progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<Accumulator, SamplerError> {
-    let layout = config.model.layout();
-    let thresholds = layout
-        .headlines()
-        .iter()
-        .enumerate()
-        .filter_map(|(k, h)| h.reported().map(|r| (layout.headline(k), r)))
-        .collect();
+    let thresholds = crate::longrun::thresholds(config);
     SamplerRun {
         model: &config.model,
         plan: &config.plan,
@@ -60,11 +60,67 @@ pub fn run(
     Ok(assemble(config, &acc, telemetry))
 }
 
+/// Runs a [`LongRun`] (stopping rule, checkpoints, interrupts, `--exact`) and
+/// assembles its results, timing it. `run.exact` must have been built for
+/// `run.config` when given; its quantiles then replace the sketch's.
+pub fn run_long(run: LongRun<'_>) -> Result<RunResults, LongRunError> {
+    let started = Instant::now();
+    let (config, threads, exact, rule) = (run.config, run.threads, run.exact, run.rule.clone());
+    let outcome = run.run()?;
+    let Outcome {
+        acc,
+        stop_reason,
+        convergence,
+        resumed_draws,
+    } = outcome;
+    let summaries = exact.map(|e| e.summaries(&acc, &config.run.levels, threads));
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let telemetry = Telemetry {
+        threads,
+        wall_seconds,
+        draws_per_second: (acc.draws() - resumed_draws) as f64 / wall_seconds.max(1e-9),
+    };
+    let run_info = RunInfo {
+        stop_reason: stop_reason.as_str().to_string(),
+        until: match rule {
+            StopRule::Until(u) => Some(u),
+            StopRule::Draws { .. } => None,
+        },
+        exact: exact.is_some(),
+        resumed_from_draws: (resumed_draws > 0).then_some(resumed_draws),
+    };
+    Ok(assemble_with(
+        config,
+        &acc,
+        summaries.as_deref(),
+        telemetry,
+        run_info,
+        convergence,
+    ))
+}
+
 /// Builds the output tables from a finished accumulator.
 pub fn assemble(config: &Config, acc: &Accumulator, telemetry: Telemetry) -> RunResults {
+    assemble_with(config, acc, None, telemetry, RunInfo::default(), Vec::new())
+}
+
+/// Builds the output tables; `exact` (one summary per series, from
+/// [`crate::stats::ExactDraws::summaries`]) replaces the sketch summaries when given.
+pub fn assemble_with(
+    config: &Config,
+    acc: &Accumulator,
+    exact: Option<&[Summary]>,
+    telemetry: Telemetry,
+    run_info: RunInfo,
+    convergence: Vec<ConvergenceBlock>,
+) -> RunResults {
     let net = config.model.network();
     let layout = config.model.layout();
     let levels = &config.run.levels;
+    let summary = |i: usize| match exact {
+        Some(s) => s[i].clone(),
+        None => acc.summary(i, levels),
+    };
     let mut cities = Vec::with_capacity(net.cities().len() * CityMetric::ALL.len());
     for (c, city) in net.cities().iter().enumerate() {
         for m in CityMetric::ALL {
@@ -75,7 +131,7 @@ pub fn assemble(config: &Config, acc: &Accumulator, telemetry: Telemetry) -> Run
                 tier: city.tier.clone(),
                 metric: m.name(),
                 unit: m.unit(),
-                summary: acc.summary(layout.city(m, c), levels),
+                summary: summary(layout.city(m, c)),
             });
         }
     }
@@ -86,7 +142,7 @@ pub fn assemble(config: &Config, acc: &Accumulator, telemetry: Telemetry) -> Run
                 province: province.id.clone(),
                 metric: m.name(),
                 unit: m.unit(),
-                summary: acc.summary(layout.province(m, p), levels),
+                summary: summary(layout.province(m, p)),
             });
         }
     }
@@ -105,7 +161,7 @@ pub fn assemble(config: &Config, acc: &Accumulator, telemetry: Telemetry) -> Run
                 unit: h.unit(),
                 description: h.description(),
                 reported: h.reported(),
-                summary: acc.summary(layout.headline(k), levels),
+                summary: summary(layout.headline(k)),
                 p_ge_reported,
             }
         })
@@ -122,21 +178,22 @@ pub fn assemble(config: &Config, acc: &Accumulator, telemetry: Telemetry) -> Run
         })
         .collect();
     RunResults {
-        provenance: provenance(config, acc),
+        provenance: provenance(config, acc, exact.is_some()),
         telemetry,
         cities,
         provinces,
         headlines,
         excluded_headlines,
-        scenario_deltas: scenario_deltas(config, acc),
+        run_info,
+        convergence,
+        scenario_deltas: scenario_deltas(config, &summary),
     }
 }
 
 /// Rows of scenario − baseline: the scenario's block of series follows the baseline's.
-fn scenario_deltas(config: &Config, acc: &Accumulator) -> Vec<ScenarioDeltaRow> {
+fn scenario_deltas(config: &Config, summary: &dyn Fn(usize) -> Summary) -> Vec<ScenarioDeltaRow> {
     let net = config.model.network();
     let layout = config.model.layout();
-    let levels = &config.run.levels;
     let mut rows = Vec::new();
     for (s, scenario) in config.scenarios.iter().enumerate() {
         let offset = layout.len() * (s + 1);
@@ -154,7 +211,7 @@ fn scenario_deltas(config: &Config, acc: &Accumulator) -> Vec<ScenarioDeltaRow> 
             tier: city.map(|c| c.tier.clone()),
             metric,
             unit,
-            summary: acc.summary(offset + series, levels),
+            summary: summary(offset + series),
         };
         for (c, city) in net.cities().iter().enumerate() {
             let province = net.provinces()[city.province].id.as_str();
@@ -195,7 +252,7 @@ fn scenario_deltas(config: &Config, acc: &Accumulator) -> Vec<ScenarioDeltaRow> 
     rows
 }
 
-fn provenance(config: &Config, acc: &Accumulator) -> Provenance {
+fn provenance(config: &Config, acc: &Accumulator, exact: bool) -> Provenance {
     let mut notes: Vec<String> = config
         .tables
         .iter()
@@ -205,7 +262,7 @@ fn provenance(config: &Config, acc: &Accumulator) -> Provenance {
         "{} independent uniform variates per draw; mcse assumes independent draws",
         config.plan.n_variates()
     ));
-    if acc.any_sketch_collapsed() {
+    if acc.any_sketch_collapsed() && !exact {
         notes.push(
             "a quantile sketch hit its bucket cap: quantiles of values with tiny magnitudes (far below the largest) \
              are less accurate than stated"
@@ -217,11 +274,20 @@ fn provenance(config: &Config, acc: &Accumulator) -> Provenance {
         config_path: config.file.path.clone(),
         config_sha256: config.file.sha256.clone(),
         seed: config.run.seed,
-        draws: config.run.draws,
+        draws: acc.draws(),
         sampler: config.run.sampler.name().to_string(),
         levels: config.run.levels.clone(),
-        quantile_method: QUANTILE_METHOD.to_string(),
-        quantile_relative_accuracy: DEFAULT_RELATIVE_ACCURACY,
+        quantile_method: if exact {
+            EXACT_QUANTILE_METHOD
+        } else {
+            QUANTILE_METHOD
+        }
+        .to_string(),
+        quantile_relative_accuracy: if exact {
+            0.0
+        } else {
+            DEFAULT_RELATIVE_ACCURACY
+        },
         rng: config.run.sampler.rng_description().to_string(),
         chunk_size: CHUNK_SIZE,
         notes,

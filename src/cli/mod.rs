@@ -1,11 +1,14 @@
 //! The command line (SPEC section 4): `run` and `validate`.
 //!
-//! Exit status: 0 success, 2 bad input (config, data, arguments), 1 anything else.
+//! Exit status: 0 success, 2 bad input (config, data, arguments, unusable
+//! checkpoint), 130 interrupted by SIGINT/SIGTERM (a checkpoint was written), 1
+//! anything else.
 
 mod run_cmd;
 mod validate_cmd;
 
 use crate::config::{self, Config, ConfigError};
+use crate::longrun::CheckpointError;
 use crate::output::OutputError;
 use crate::sampling::{SamplerError, SamplerKind};
 use clap::{Parser, Subcommand};
@@ -55,9 +58,36 @@ struct RunArgs {
     /// Replace the outputs of an earlier run in the output folder.
     #[arg(long)]
     force: bool,
-    /// No progress output.
+    /// No progress output (by default: a progress bar on a terminal, a one-line
+    /// progress log every 30 s otherwise).
     #[arg(long)]
     quiet: bool,
+    /// Keep drawing blocks until every headline interval bound has a Monte Carlo
+    /// standard error ≤ REL × max(|bound|, sd); --draws (or run.draws) is then the
+    /// minimum. See docs/long-runs.md.
+    #[arg(long, value_name = "REL")]
+    until: Option<f64>,
+    /// With --until: stop at N draws even if the precision is not reached
+    /// (default: 100 × the minimum).
+    #[arg(long, value_name = "N", requires = "until")]
+    max_draws: Option<u64>,
+    /// With --until: draws per block, i.e. how often the precision is checked
+    /// (a multiple of 1024).
+    #[arg(long, value_name = "N", requires = "until", default_value_t = crate::longrun::DEFAULT_BLOCK_DRAWS)]
+    check_every: u64,
+    /// Seconds between checkpoints of the run's state (0: only on interrupt).
+    #[arg(long, value_name = "S", default_value_t = 60)]
+    checkpoint_secs: u64,
+    /// Continue the interrupted run whose checkpoint is in the output folder
+    /// (same command otherwise).
+    #[arg(long, conflicts_with = "force")]
+    resume: bool,
+    /// Keep every draw and report exact quantiles (memory: draws × series × 8 bytes).
+    #[arg(long, conflicts_with_all = ["until", "resume"])]
+    exact: bool,
+    /// Largest memory --exact may use, e.g. 512M, 4G (binary units).
+    #[arg(long, value_name = "SIZE", default_value = "4G", requires = "exact")]
+    max_memory: String,
 }
 
 /// Everything that can stop a command, each mapped to an exit status.
@@ -75,12 +105,21 @@ pub enum CliError {
     /// Writing outputs failed.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// A checkpoint could not be used or written.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// Stopped by SIGINT/SIGTERM; the message says how to resume.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl CliError {
-    /// 2 for bad input, 1 otherwise.
+    /// 2 for bad input, 130 when interrupted, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
+            CliError::Interrupted(_) => 130,
+            CliError::Checkpoint(e) if e.is_user_error() => 2,
+            CliError::Checkpoint(_) => 1,
             CliError::Config(_) | CliError::Usage(_) => 2,
             // A draw outside the physical range or an undefined attribution comes
             // from the input distributions.

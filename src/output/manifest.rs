@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::parquet_common::check_provenance;
 use super::{
-    CITY_FILE, HEADLINE_FILE, MANIFEST_FILE, OutputError, OutputFile, PROVINCE_FILE, RunResults,
-    SCENARIO_FILE,
+    CITY_FILE, CONVERGENCE_FILE, HEADLINE_FILE, MANIFEST_FILE, OutputError, OutputFile,
+    PROVINCE_FILE, RunResults, SCENARIO_FILE,
 };
 
 /// Writer of `manifest.json`.
@@ -31,9 +31,23 @@ struct ManifestJson<'a> {
     threads: usize,
     wall_seconds: f64,
     draws_per_second: f64,
+    stop_reason: &'a str,
+    until: Option<UntilJson>,
+    quantiles: &'static str,
+    resumed_from_draws: Option<u64>,
     files: Vec<&'static str>,
     headlines_excluded: Vec<Excluded<'a>>,
     notes: &'a [String],
+}
+
+/// The `--until` settings and the rule that was applied.
+#[derive(Serialize)]
+struct UntilJson {
+    rel: f64,
+    min_draws: u64,
+    max_draws: u64,
+    check_every_draws: u64,
+    rule: &'static str,
 }
 
 /// One headline metric left out of the headline table, and why.
@@ -81,10 +95,28 @@ impl OutputFile for Manifest {
             threads: t.threads,
             wall_seconds: t.wall_seconds,
             draws_per_second: t.draws_per_second,
+            stop_reason: &results.run_info.stop_reason,
+            until: results.run_info.until.map(|u| UntilJson {
+                rel: u.rel,
+                min_draws: u.min_draws,
+                max_draws: u.max_draws,
+                check_every_draws: u.block_draws,
+                rule: "after each block (once draws >= min_draws): stop when mcse(bound) <= rel * max(|bound|, sd) \
+                       for every interval bound of every headline metric",
+            }),
+            quantiles: if results.run_info.exact {
+                "exact"
+            } else {
+                "sketch"
+            },
+            resumed_from_draws: results.run_info.resumed_from_draws,
             files: {
                 let mut files = vec![CITY_FILE, PROVINCE_FILE, HEADLINE_FILE];
                 if !results.scenario_deltas.is_empty() {
                     files.push(SCENARIO_FILE);
+                }
+                if !results.convergence.is_empty() {
+                    files.push(CONVERGENCE_FILE);
                 }
                 files
             },

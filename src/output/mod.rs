@@ -5,7 +5,10 @@
 //! - `city_intervals.parquet`: one row per (city, metric);
 //! - `province_intervals.parquet`: one row per (province, metric);
 //! - `headline_intervals.parquet`: one row per headline metric;
-//! - `manifest.json`: provenance, telemetry and the list of files.
+//! - `convergence.parquet` (runs with `--until` only): headline metrics after each block;
+//! - `manifest.json`: provenance, telemetry, why the run stopped and the list of files;
+//! - `checkpoint.json` (unfinished runs only): the state to `--resume` from; deleted
+//!   when the run completes.
 //!
 //! Every file is first written to a hidden temporary name in the same folder
 //! (`.<name>.partial-<pid>`), flushed to disk and then renamed over its final
@@ -19,6 +22,7 @@
 //! byte-identical for any thread count.
 
 mod city_parquet;
+mod convergence_parquet;
 mod headline_parquet;
 mod manifest;
 mod parquet_common;
@@ -29,6 +33,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::longrun::{ConvergenceBlock, Until};
 use crate::stats::Summary;
 
 /// Name of the per-city interval table.
@@ -40,16 +45,27 @@ pub const HEADLINE_FILE: &str = "headline_intervals.parquet";
 /// Name of the manifest; written last, its presence marks a completed run.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
-/// Every file this module writes, in the order it writes them (manifest last).
-pub const OUTPUT_FILES: [&str; 5] = [
+/// Name of the per-block convergence table (runs with `--until`).
+pub const CONVERGENCE_FILE: &str = "convergence.parquet";
+/// Name of the checkpoint of an unfinished run.
+pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+
+/// Name of the scenario delta table (written only when the config has scenarios).
+pub const SCENARIO_FILE: &str = "scenario_deltas.parquet";
+
+/// The files every completed run writes, in the order it writes them (manifest last).
+pub const OUTPUT_FILES: [&str; 4] = [CITY_FILE, PROVINCE_FILE, HEADLINE_FILE, MANIFEST_FILE];
+
+/// Every file a run may leave in its output folder (manifest last).
+const RUN_FILES: [&str; 7] = [
     CITY_FILE,
     PROVINCE_FILE,
     HEADLINE_FILE,
     SCENARIO_FILE,
+    CONVERGENCE_FILE,
+    CHECKPOINT_FILE,
     MANIFEST_FILE,
 ];
-/// Name of the scenario delta table (written only when the config has scenarios).
-pub const SCENARIO_FILE: &str = "scenario_deltas.parquet";
 
 /// Run-invariant provenance: written to the manifest and to the key-value
 /// metadata (keys `evcarbon.<field>`) of every Parquet file.
@@ -90,6 +106,30 @@ pub struct Telemetry {
     pub wall_seconds: f64,
     /// Throughput of the run.
     pub draws_per_second: f64,
+}
+
+/// How the run went: written to the manifest only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunInfo {
+    /// Why the run stopped: "draws reached", "precision reached" or "max draws reached".
+    pub stop_reason: String,
+    /// The `--until` settings, if any.
+    pub until: Option<Until>,
+    /// True when quantiles are exact (`--exact`) rather than from the sketch.
+    pub exact: bool,
+    /// Draws loaded from a checkpoint when the run was resumed.
+    pub resumed_from_draws: Option<u64>,
+}
+
+impl Default for RunInfo {
+    fn default() -> RunInfo {
+        RunInfo {
+            stop_reason: "draws reached".to_string(),
+            until: None,
+            exact: false,
+            resumed_from_draws: None,
+        }
+    }
 }
 
 /// One row of `city_intervals.parquet`.
@@ -156,6 +196,11 @@ pub struct RunResults {
     pub headlines: Vec<HeadlineRow>,
     /// Headline metrics left out, as (metric, reason).
     pub excluded_headlines: Vec<(String, String)>,
+    /// Why and how the run stopped (manifest only).
+    pub run_info: RunInfo,
+    /// Convergence records after each `--until` block; `convergence.parquet` is
+    /// written when this is not empty.
+    pub convergence: Vec<ConvergenceBlock>,
     /// Scenario − baseline rows (empty without scenarios).
     pub scenario_deltas: Vec<ScenarioDeltaRow>,
 }
@@ -197,6 +242,15 @@ pub enum OutputError {
         dir: PathBuf,
         /// Our files found in it.
         found: Vec<String>,
+    },
+    /// The output folder holds the checkpoint of an unfinished run.
+    #[error(
+        "output folder {} holds the checkpoint of an unfinished run; continue it with --resume (same command), or pass --force to discard it and start over",
+        dir.display()
+    )]
+    Unfinished {
+        /// The output folder.
+        dir: PathBuf,
     },
     /// The output path exists but is not a folder.
     #[error(
@@ -271,7 +325,10 @@ pub enum OutputError {
 impl OutputError {
     /// True when the user can fix the problem (exit status 2), false for internal or system errors (exit status 1).
     pub fn is_user_error(&self) -> bool {
-        matches!(self, Self::Exists { .. } | Self::NotAFolder { .. })
+        matches!(
+            self,
+            Self::Exists { .. } | Self::NotAFolder { .. } | Self::Unfinished { .. }
+        )
     }
 }
 
@@ -291,7 +348,8 @@ pub fn level_label(level: f64) -> String {
 /// Prepares the output folder before sampling.
 ///
 /// Fails with [`OutputError::Exists`] when `dir` already holds any of our
-/// output files and `force` is false. With `force`, our previous output files
+/// output files and `force` is false ([`OutputError::Unfinished`] when it holds
+/// only a checkpoint). With `force`, our previous output files, any checkpoint
 /// (and leftover temporary files of interrupted runs) are deleted, so a run
 /// that fails later cannot leave old results next to new ones; other files are
 /// never touched. Creates `dir` and its parents.
@@ -303,19 +361,24 @@ pub fn prepare_output_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
             });
         }
         Ok(_) => {
-            let found: Vec<String> = OUTPUT_FILES
+            let found: Vec<String> = RUN_FILES
                 .iter()
                 .filter(|name| fs::symlink_metadata(dir.join(name)).is_ok())
                 .map(|name| name.to_string())
                 .collect();
             if !found.is_empty() && !force {
+                if found == [CHECKPOINT_FILE] {
+                    return Err(OutputError::Unfinished {
+                        dir: dir.to_path_buf(),
+                    });
+                }
                 return Err(OutputError::Exists {
                     dir: dir.to_path_buf(),
                     found,
                 });
             }
             // Manifest first: once it is gone the folder no longer claims a completed run.
-            for name in OUTPUT_FILES.iter().rev() {
+            for name in RUN_FILES.iter().rev() {
                 remove_if_present(&dir.join(name))?;
             }
             remove_stale_partials(dir)?;
@@ -334,6 +397,28 @@ pub fn prepare_output_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
     })
 }
 
+/// Prepares the output folder of a resumed run: it must be a folder; leftover
+/// temporary files are deleted, everything else (the checkpoint, results of an
+/// earlier attempt that will be overwritten) is left alone.
+pub fn prepare_resume_dir(dir: &Path) -> Result<(), OutputError> {
+    match fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => Err(OutputError::NotAFolder {
+            path: dir.to_path_buf(),
+        }),
+        Ok(_) => remove_stale_partials(dir),
+        Err(source) => Err(OutputError::Io {
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Deletes the checkpoint in `dir`, if any (after a run completed).
+pub fn remove_checkpoint(dir: &Path) -> Result<(), OutputError> {
+    remove_if_present(&dir.join(CHECKPOINT_FILE))?;
+    sync_dir(dir)
+}
+
 /// Writes all output files into `dir` (which must exist) and returns their paths.
 ///
 /// All rows are checked first; a NaN or infinite value, or intervals that do
@@ -347,6 +432,13 @@ pub fn write_results(dir: &Path, results: &RunResults) -> Result<Vec<PathBuf>, O
     ];
     if !results.scenario_deltas.is_empty() {
         files.push(&scenario_parquet::ScenarioParquet);
+    } else {
+        remove_if_present(&dir.join(SCENARIO_FILE))?;
+    }
+    if !results.convergence.is_empty() {
+        files.push(&convergence_parquet::ConvergenceParquet);
+    } else {
+        remove_if_present(&dir.join(CONVERGENCE_FILE))?;
     }
     files.push(&manifest::Manifest);
     // Render everything in memory first: validation happens before any disk write.
@@ -375,6 +467,17 @@ trait OutputFile {
 /// Hidden temporary name of `name` while it is being written.
 fn partial_name(name: &str) -> String {
     format!(".{name}.partial-{}", std::process::id())
+}
+
+/// Writes `bytes` to `dir/.name.partial-<pid>`, fsyncs, renames to `dir/name`
+/// and fsyncs the folder; `name` must be one of the run's files (so that stale
+/// temporary files are recognized and cleaned up).
+pub(crate) fn write_file_atomically(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> Result<PathBuf, OutputError> {
+    write_atomically(dir, name, bytes)
 }
 
 /// Writes `bytes` to `dir/.name.partial-<pid>`, fsyncs, renames to `dir/name`.
@@ -437,7 +540,7 @@ fn remove_stale_partials(dir: &Path) -> Result<(), OutputError> {
         let entry = entry.map_err(io_err)?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let ours = OUTPUT_FILES
+        let ours = RUN_FILES
             .iter()
             .any(|f| name.starts_with(&format!(".{f}.partial-")));
         if ours {
@@ -569,6 +672,8 @@ mod tests {
                     p_ge_reported: None,
                 },
             ],
+            run_info: RunInfo::default(),
+            convergence: Vec::new(),
             excluded_headlines: vec![(
                 "advanced_territorial_gap".to_string(),
                 "no advanced city".to_string(),
@@ -820,11 +925,18 @@ mod tests {
                 "threads",
                 "wall_seconds",
                 "draws_per_second",
+                "stop_reason",
+                "until",
+                "quantiles",
+                "resumed_from_draws",
                 "files",
                 "headlines_excluded",
                 "notes"
             ]
         );
+        assert_eq!(manifest["stop_reason"], "draws reached");
+        assert_eq!(manifest["until"], serde_json::Value::Null);
+        assert_eq!(manifest["quantiles"], "sketch");
         assert_eq!(manifest["tool"], "evcarbon");
         assert_eq!(manifest["seed"].as_u64(), Some(u64::MAX));
         assert_eq!(manifest["levels"], serde_json::json!([0.9, 0.95, 0.995]));

@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::Array;
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Metadata, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -90,6 +91,21 @@ impl<'a> TableBuilder<'a> {
         let array = Float64Array::from(values);
         self.push(Field::new(name, DataType::Float64, true), Arc::new(array));
         Ok(())
+    }
+
+    /// Adds a Boolean column (nullable when `nullable`).
+    pub(super) fn boolean(
+        &mut self,
+        name: &str,
+        nullable: bool,
+        values: impl IntoIterator<Item = Option<bool>>,
+    ) {
+        let array: BooleanArray = values.into_iter().collect();
+        debug_assert!(nullable || array.null_count() == 0);
+        self.push(
+            Field::new(name, DataType::Boolean, nullable),
+            Arc::new(array),
+        );
     }
 
     /// Adds the summary columns: `draws`, `mean`, `sd`, `mcse`, `median`,

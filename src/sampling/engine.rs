@@ -1,18 +1,24 @@
 //! The parallel sampler: runs the chunks of a run on a rayon pool and aggregates.
 //!
 //! Workers pull chunk indices from a shared counter and keep their own accumulator.
+//! A run can be done in one go ([`SamplerRun::run`]) or in segments
+//! ([`SamplerRun::prepare`], then [`PreparedRun::run_chunks`] on any set of chunks),
+//! which is how long runs stop at a target precision, pause for checkpoints and
+//! resume (see [`crate::longrun`]).
 //! Because every chunk has its own stream (see [`super::stream`]) and every
 //! accumulator merges exactly (integer sketch counts, exact sums), the result is
 //! bit-identical for any number of threads and any scheduling.
 
 use super::SamplerKind;
+use super::chunk_set::ChunkSet;
 use super::design::{ChunkVariates, Design, DesignError};
 use super::plan::{RangeError, SamplingPlan, Scenario};
 use super::stream::CHUNK_SIZE;
 use crate::model::{Model, ModelError, ParamValues, Scratch};
-use crate::stats::Accumulator;
+use crate::stats::{Accumulator, ExactDraws};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
 
 /// Why a draw failed: a parameter left its range, or the model is undefined.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -184,7 +190,7 @@ pub struct SamplerRun<'m> {
     pub threads: usize,
     /// `(series index, threshold)` pairs whose exceedance is counted exactly.
     pub thresholds: Vec<(usize, f64)>,
-    /// Called with the number of draws completed so far, from worker threads.
+    /// Called from worker threads after each chunk with the number of draws it held.
     pub progress: Option<&'m (dyn Fn(u64) + Sync)>,
 }
 
@@ -213,6 +219,15 @@ impl SamplerRun<'_> {
     /// Draw 0 is evaluated first: its values are the shifts of the moment sums
     /// (a run constant, independent of scheduling).
     pub fn run(&self) -> Result<Accumulator, SamplerError> {
+        let prepared = self.prepare()?;
+        let all: Vec<u64> = (0..self.chunks.n_chunks()).collect();
+        let never = AtomicBool::new(false);
+        Ok(prepared.run_chunks(&all, &never, None, None)?.acc)
+    }
+
+    /// Builds the design and the thread pool and evaluates draw 0 (the moment
+    /// shifts), ready to run chunks in segments with [`PreparedRun::run_chunks`].
+    pub fn prepare(&self) -> Result<PreparedRun<'_>, SamplerError> {
         let design = Design::new(self.sampler, self.seed, self.plan.n_variates())?;
         let mut first = Evaluator::new(self.model, self.plan, self.scenarios);
         let (first_draw, len) = self.chunks.chunk(0);
@@ -221,7 +236,6 @@ impl SamplerRun<'_> {
             .map_err(|kind| DrawError { draw: 0, kind })?
             .to_vec();
         let template = Accumulator::new(shifts, self.thresholds.clone());
-
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .build()
@@ -229,39 +243,98 @@ impl SamplerRun<'_> {
                 threads: self.threads,
                 reason: e.to_string(),
             })?;
-        let next_chunk = AtomicU64::new(0);
-        let stop_after = AtomicU64::new(u64::MAX);
-        let done_draws = AtomicU64::new(0);
+        Ok(PreparedRun {
+            run: self,
+            design,
+            template,
+            pool,
+        })
+    }
+}
+
+/// A run ready to sample: design, thread pool and an empty accumulator with the
+/// run's shifts and thresholds.
+pub struct PreparedRun<'r> {
+    run: &'r SamplerRun<'r>,
+    design: Design,
+    template: Accumulator,
+    pool: rayon::ThreadPool,
+}
+
+/// The outcome of [`PreparedRun::run_chunks`]: the chunks that were completed and
+/// their aggregate.
+pub struct Segment {
+    /// Aggregate of exactly the chunks in `done`.
+    pub acc: Accumulator,
+    /// Chunks completed.
+    pub done: ChunkSet,
+    /// True when workers stopped before running every chunk asked for (interrupt
+    /// or pause).
+    pub stopped_early: bool,
+}
+
+impl PreparedRun<'_> {
+    /// An empty accumulator of this run (shifts and thresholds set).
+    pub fn template(&self) -> &Accumulator {
+        &self.template
+    }
+
+    /// Runs the chunks `chunks` (ascending) on the pool and returns their aggregate.
+    ///
+    /// Workers pull chunks in order. Before pulling the next chunk a worker stops
+    /// when `stop` is set or, once it has finished at least one chunk, when
+    /// `pause_at` has passed; chunks in flight are always finished, so the result
+    /// holds whole chunks only. With `exact`, every draw's values are also stored
+    /// there. On a failed draw the lowest-numbered failing draw is reported.
+    pub fn run_chunks(
+        &self,
+        chunks: &[u64],
+        stop: &AtomicBool,
+        pause_at: Option<Instant>,
+        exact: Option<&ExactDraws>,
+    ) -> Result<Segment, SamplerError> {
+        let run = self.run;
+        let next = AtomicUsize::new(0);
+        let stop_after = AtomicUsize::new(usize::MAX);
+        let stopped_early = AtomicBool::new(false);
         let failures: Mutex<Vec<DrawError>> = Mutex::new(Vec::new());
-        let results: Mutex<Vec<Accumulator>> = Mutex::new(Vec::new());
-        pool.scope(|scope| {
-            for _ in 0..self.threads {
+        let results: Mutex<Vec<(Accumulator, Vec<u64>)>> = Mutex::new(Vec::new());
+        let workers = run.threads.min(chunks.len()).max(1);
+        self.pool.scope(|scope| {
+            for _ in 0..workers {
                 scope.spawn(|_| {
-                    let mut acc = template.clone();
-                    let mut eval = Evaluator::new(self.model, self.plan, self.scenarios);
+                    let mut acc = self.template.clone();
+                    let mut eval = Evaluator::new(run.model, run.plan, run.scenarios);
+                    let mut mine = Vec::new();
                     loop {
-                        let k = next_chunk.fetch_add(1, Ordering::Relaxed);
-                        if k >= self.chunks.n_chunks() || k > stop_after.load(Ordering::Relaxed) {
+                        let paused =
+                            !mine.is_empty() && pause_at.is_some_and(|t| Instant::now() >= t);
+                        if stop.load(Ordering::Relaxed) || paused {
+                            stopped_early.store(true, Ordering::Relaxed);
                             break;
                         }
-                        if let Err(e) = self.run_chunk(&design, k, &mut eval, &mut acc) {
-                            stop_after.fetch_min(k, Ordering::Relaxed);
+                        let j = next.fetch_add(1, Ordering::Relaxed);
+                        if j >= chunks.len() || j > stop_after.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let k = chunks[j];
+                        if let Err(e) = self.run_chunk(k, &mut eval, &mut acc, exact) {
+                            stop_after.fetch_min(j, Ordering::Relaxed);
                             failures
                                 .lock()
                                 .expect("no panics while holding the lock")
                                 .push(e);
                             break;
                         }
-                        let n = self.chunks.chunk(k).1;
-                        let total = done_draws.fetch_add(n, Ordering::Relaxed) + n;
-                        if let Some(progress) = self.progress {
-                            progress(total);
+                        mine.push(k);
+                        if let Some(progress) = run.progress {
+                            progress(run.chunks.chunk(k).1);
                         }
                     }
                     results
                         .lock()
                         .expect("no panics while holding the lock")
-                        .push(acc);
+                        .push((acc, mine));
                 });
             }
         });
@@ -269,30 +342,48 @@ impl SamplerRun<'_> {
         if let Some(first_failure) = failures.into_iter().min_by_key(|e| e.draw) {
             return Err(first_failure.into());
         }
-        let mut merged = template;
-        for acc in results.into_inner().expect("workers finished") {
-            merged.merge(&acc);
+        let mut results = results.into_inner().expect("workers finished").into_iter();
+        let (mut acc, mut done) = results.next().expect("at least one worker");
+        for (other, chunks) in results {
+            acc.merge(&other);
+            done.extend(chunks);
         }
-        Ok(merged)
+        let done: ChunkSet = done.into_iter().collect();
+        Ok(Segment {
+            stopped_early: stopped_early.into_inner() && done.len() < chunks.len() as u64,
+            acc,
+            done,
+        })
     }
 
     fn run_chunk(
         &self,
-        design: &Design,
         k: u64,
         eval: &mut Evaluator<'_>,
         acc: &mut Accumulator,
+        exact: Option<&ExactDraws>,
     ) -> Result<(), DrawError> {
-        let (first, len) = self.chunks.chunk(k);
-        let mut variates = design.chunk(k, first, len);
+        let (first, len) = self.run.chunks.chunk(k);
+        let mut variates = self.design.chunk(k, first, len);
+        let mut kept = match exact {
+            Some(e) => Vec::with_capacity(len as usize * e.series()),
+            None => Vec::new(),
+        };
         for i in 0..len {
             let values = eval.next_draw(&mut variates).map_err(|kind| DrawError {
                 draw: first + i,
                 kind,
             })?;
             acc.add_draw(values);
+            if exact.is_some() {
+                // Capacity was reserved for the whole chunk: no allocation here.
+                kept.extend_from_slice(values);
+            }
         }
         acc.end_chunk();
+        if let Some(e) = exact {
+            e.store_chunk(k, kept);
+        }
         Ok(())
     }
 }

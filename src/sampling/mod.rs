@@ -1,5 +1,6 @@
 //! Random streams, distributions and the parallel sampler.
 
+pub mod chunk_set;
 pub mod copula;
 pub mod design;
 pub mod dist;
@@ -9,10 +10,11 @@ pub mod plan;
 pub mod sobol;
 pub mod stream;
 
+pub use chunk_set::ChunkSet;
 pub use copula::{Copula, CopulaError, Correlation};
 pub use design::{ChunkVariates, Design, DesignError};
 pub use dist::{Dist, DistError, DistSpec};
-pub use engine::{ChunkPlan, DrawError, Evaluator, SamplerError, SamplerRun};
+pub use engine::{ChunkPlan, DrawError, Evaluator, PreparedRun, SamplerError, SamplerRun, Segment};
 pub use plan::{ParamPlan, RangeError, SamplingPlan, Scenario, Scope};
 pub use stream::{CHUNK_SIZE, RNG_DESCRIPTION};
 

@@ -1,7 +1,8 @@
 //! The accumulator of a run: exact moments, a quantile sketch and exceedance counts
 //! for every output series.
 
-use super::{ChunkMomentsBank, QuantileSketch, RunMoments, Summary};
+use super::{ChunkMomentsBank, QuantileSketch, RunMoments, StatsError, Summary};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// Draws buffered before their values go into the sketches. Inserting a block of one
 /// series at a time keeps that sketch's buckets in cache; inserting draw by draw
@@ -14,6 +15,10 @@ const BLOCK: usize = 1024;
 /// Use: [`Accumulator::add_draw`] for each draw of a chunk, in draw order, then
 /// [`Accumulator::end_chunk`]. Accumulators of disjoint chunk sets combine with
 /// [`Accumulator::merge`] in any order with a bit-identical result.
+///
+/// Serialization (for checkpoints) writes the canonical form of the moments, the
+/// sketches, the thresholds and the exceedance counts; it fails while a chunk is open
+/// (between `add_draw` and `end_chunk`). Equal contents give equal bytes.
 #[derive(Clone, Debug)]
 pub struct Accumulator {
     bank: ChunkMomentsBank,
@@ -129,5 +134,141 @@ impl Accumulator {
     /// The sketch of series `i`.
     pub fn sketch(&self, i: usize) -> &QuantileSketch {
         &self.sketches[i]
+    }
+
+    /// Mean, sd and Monte Carlo standard error of the mean of series `i`.
+    pub fn moments(&self, i: usize) -> (f64, f64, f64) {
+        (
+            self.moments.mean(i),
+            self.moments.sd(i),
+            self.moments.mcse(i),
+        )
+    }
+
+    /// True when `other` aggregates the same series (count and shifts, bit for bit)
+    /// and counts the same thresholds, so that the two can be merged.
+    pub fn is_compatible(&self, other: &Accumulator) -> bool {
+        let bits = |t: &[(usize, f64)]| -> Vec<(usize, u64)> {
+            t.iter().map(|&(s, v)| (s, v.to_bits())).collect()
+        };
+        self.series() == other.series()
+            && (0..self.series())
+                .all(|i| self.moments.shift(i).to_bits() == other.moments.shift(i).to_bits())
+            && bits(&self.thresholds) == bits(&other.thresholds)
+    }
+}
+
+/// Borrowed serde form of an [`Accumulator`].
+#[derive(Serialize)]
+struct AccumulatorRef<'a> {
+    moments: &'a RunMoments,
+    sketches: &'a [QuantileSketch],
+    thresholds: &'a [(usize, f64)],
+    at_or_above: &'a [u64],
+}
+
+/// Owned, unvalidated serde form of an [`Accumulator`].
+#[derive(Deserialize)]
+struct RawAccumulator {
+    moments: RunMoments,
+    sketches: Vec<QuantileSketch>,
+    thresholds: Vec<(usize, f64)>,
+    at_or_above: Vec<u64>,
+}
+
+impl Serialize for Accumulator {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.buffered != 0 || self.bank.count() != 0 {
+            return Err(serde::ser::Error::custom(
+                "accumulator has an open chunk; serialize only after end_chunk",
+            ));
+        }
+        AccumulatorRef {
+            moments: &self.moments,
+            sketches: &self.sketches,
+            thresholds: &self.thresholds,
+            at_or_above: &self.at_or_above,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Accumulator {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawAccumulator::deserialize(deserializer)?;
+        let series = raw.moments.series();
+        let corrupt = |what| serde::de::Error::custom(StatsError::Corrupt(what));
+        if raw.sketches.len() != series {
+            return Err(corrupt("sketch count differs from series count"));
+        }
+        if raw.at_or_above.len() != raw.thresholds.len()
+            || raw.thresholds.iter().any(|&(s, _)| s >= series)
+        {
+            return Err(corrupt("exceedance counts inconsistent with thresholds"));
+        }
+        let count = raw.moments.count();
+        if raw.sketches.iter().any(|s| s.count() != count)
+            || raw.at_or_above.iter().any(|&c| c > count)
+        {
+            return Err(corrupt(
+                "sketch or exceedance counts differ from the draw count",
+            ));
+        }
+        let mut acc = Accumulator::new(Vec::new(), Vec::new());
+        acc.bank = raw.moments.chunk_bank();
+        acc.block = vec![0.0; series * BLOCK];
+        acc.moments = raw.moments;
+        acc.sketches = raw.sketches;
+        acc.thresholds = raw.thresholds;
+        acc.at_or_above = raw.at_or_above;
+        Ok(acc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled(draws: std::ops::Range<u64>) -> Accumulator {
+        let mut acc = Accumulator::new(vec![1.0, -2.0, 0.5], vec![(1, -1.5)]);
+        for d in draws {
+            let x = d as f64;
+            acc.add_draw(&[1.0 + x.sin(), -2.0 + 0.1 * x.cos(), x * 1e-3]);
+        }
+        acc.end_chunk();
+        acc
+    }
+
+    #[test]
+    fn serde_roundtrip_is_exact_and_canonical() {
+        let acc = filled(0..3000);
+        let json = serde_json::to_string(&acc).unwrap();
+        let back: Accumulator = serde_json::from_str(&json).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        assert!(acc.is_compatible(&back));
+        assert_eq!(back.summary(0, &[0.9]), acc.summary(0, &[0.9]));
+        assert_eq!(back.share_at_or_above(0), acc.share_at_or_above(0));
+        // A loaded accumulator keeps aggregating like the original.
+        let mut a = acc.clone();
+        let mut b = back;
+        let more = filled(3000..4000);
+        a.merge(&more);
+        b.merge(&more);
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&b).unwrap()
+        );
+    }
+
+    #[test]
+    fn serialize_refuses_an_open_chunk_and_deserialize_checks_consistency() {
+        let mut acc = filled(0..10);
+        acc.add_draw(&[1.0, 2.0, 3.0]);
+        assert!(serde_json::to_string(&acc).is_err());
+        let json = serde_json::to_string(&filled(0..10)).unwrap();
+        let bad = json.replacen("\"at_or_above\":[", "\"at_or_above\":[99,", 1);
+        assert!(serde_json::from_str::<Accumulator>(&bad).is_err());
+        let other = Accumulator::new(vec![1.0, -2.0, 0.25], vec![(1, -1.5)]);
+        assert!(!filled(0..10).is_compatible(&other));
     }
 }

@@ -39,6 +39,7 @@
 
 pub mod aggregate;
 pub mod error;
+pub mod exact;
 pub mod exact_sum;
 pub mod moments;
 pub mod sketch;
@@ -46,6 +47,7 @@ pub mod summary;
 
 pub use aggregate::Accumulator;
 pub use error::StatsError;
+pub use exact::ExactDraws;
 pub use exact_sum::ExactSum;
 pub use moments::{ChunkMomentsBank, RunMoments};
 pub use sketch::{DEFAULT_RELATIVE_ACCURACY, QuantileSketch, inverted_cdf_rank};
