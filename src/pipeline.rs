@@ -26,21 +26,28 @@ pub fn sample(
     threads: usize,
     progress: Option<&(dyn Fn(u64) + Sync)>,
 ) -> Result<Accumulator, SamplerError> {
-    let thresholds = crate::longrun::thresholds(config);
+    sampler_run(config, config.run.draws, threads, progress).run()
+}
+
+/// The sampler of `config` over `draws` draws (the config's model, plan, scenarios,
+/// seed, design and headline thresholds).
+pub fn sampler_run<'c>(
+    config: &'c Config,
+    draws: u64,
+    threads: usize,
+    progress: Option<&'c (dyn Fn(u64) + Sync)>,
+) -> SamplerRun<'c> {
     SamplerRun {
         model: &config.model,
         plan: &config.plan,
         scenarios: &config.scenarios,
         seed: config.run.seed,
         sampler: config.run.sampler,
-        chunks: ChunkPlan {
-            draws: config.run.draws,
-        },
+        chunks: ChunkPlan { draws },
         threads,
-        thresholds,
+        thresholds: crate::longrun::thresholds(config),
         progress,
     }
-    .run()
 }
 
 /// Samples and assembles the results of a run, timing it.

@@ -41,73 +41,11 @@ fn for_each_draw(
     }
 }
 
-const ONE_CITY: [(&str, &str); 2] = [
-    ("p.csv", "province\nP\n"),
-    ("c.csv", "city_id,city,province,tier\nX,X,P,tier1\n"),
-];
-
-/// One city whose `ev_emissions_t` is a product of four lognormals (the config of
-/// `products_of_lognormals_match_the_closed_form` in `tests/run.rs`).
-const LOGNORMAL: &str = r#"
-[run]
-draws = 16384
-seed = 1
-[data]
-provinces = "p.csv"
-cities = "c.csv"
-[accounting]
-ice_basis = "wtw"
-advanced_tiers = ["tier1"]
-[params.gen_intensity]
-dist = "lognormal"
-median = 600.0
-gsd = 1.2
-[params.province_consumption_twh]
-dist = "fixed"
-value = 100.0
-[params.city_consumption_twh]
-dist = "fixed"
-value = 10.0
-[params.city_generation_twh]
-dist = "fixed"
-value = 0.0
-[params.distribution_loss]
-dist = "fixed"
-value = 0.0
-[params.ev_stock]
-dist = "lognormal"
-median = 100000.0
-gsd = 1.1
-[params.vkt_km]
-dist = "lognormal"
-mean = 12500.0
-cv = 0.25
-[params.ev_kwh_per_100km]
-scope = "global"
-dist = "lognormal"
-median = 15.0
-gsd = 1.15
-[params.charging_efficiency]
-dist = "fixed"
-value = 0.9
-[params.ice_l_per_100km]
-scope = "global"
-dist = "lognormal"
-mu = 1.9459101090932196
-sigma = 0.1
-[params.gasoline_kgco2_per_l]
-dist = "fixed"
-value = 2.3
-[params.gasoline_wtt_uplift]
-dist = "fixed"
-value = 0.2
-"#;
-
 /// Root-mean-square error of the mean of `ev_emissions_t` over 20 seeds at N = 2^14:
 /// scrambled Sobol beats plain Monte Carlo, and the Latin hypercube is no worse.
 #[test]
 fn sobol_and_lhs_estimate_the_mean_better_than_mc() {
-    let config = load(LOGNORMAL, &ONE_CITY);
+    let config = load(common::LOGNORMAL, &common::ONE_CITY);
     let s_i = 1.2f64.ln();
     let s_kwh = 1.15f64.ln();
     let s_stock = 1.1f64.ln();
@@ -178,10 +116,11 @@ fn spearman(x: &[f64], y: &[f64]) -> f64 {
 #[test]
 fn a_correlated_pair_reaches_its_target_spearman() {
     let text = format!(
-        "{LOGNORMAL}\n[[correlations]]\nparams = [\"ice_l_per_100km\", \"ev_kwh_per_100km\"]\nrank = 0.6\n"
+        "{}\n[[correlations]]\nparams = [\"ice_l_per_100km\", \"ev_kwh_per_100km\"]\nrank = 0.6\n",
+        common::LOGNORMAL
     )
     .replace("median = 600.0\ngsd = 1.2", "median = 600.0\ngsd = 1.0");
-    let config = load(&text, &ONE_CITY);
+    let config = load(&text, &common::ONE_CITY);
     let layout = config.model.layout();
     let (ev, ice) = (
         layout.city(CityMetric::EvGPerKm, 0),
@@ -205,7 +144,7 @@ fn a_correlated_pair_reaches_its_target_spearman() {
 /// ±0.03 is about six standard errors).
 #[test]
 fn correlations_pair_by_province_city_and_chain() {
-    let text = LOGNORMAL
+    let text = common::LOGNORMAL
         .replace(
             "[params.distribution_loss]\ndist = \"fixed\"\nvalue = 0.0",
             "[params.distribution_loss]\nscope = \"province\"\ndist = \"uniform\"\nmin = 0.02\nmax = 0.08",

@@ -243,77 +243,19 @@ const GOLDEN: &[(&str, u64, u64)] = &[
     ),
 ];
 
-/// A one-city network whose outputs are products of lognormals.
-const LOGNORMAL_CONFIG: &str = r#"
-[run]
-name = "lognormal"
-draws = 200_000
-seed = 42
-levels = [0.95]
-
-[data]
-provinces = "p.csv"
-cities = "c.csv"
-
-[accounting]
-ice_basis = "wtw"
-advanced_tiers = ["tier1"]
-
-[params.gen_intensity]
-dist = "lognormal"
-median = 600.0
-gsd = 1.2
-[params.province_consumption_twh]
-dist = "fixed"
-value = 100.0
-[params.city_consumption_twh]
-dist = "fixed"
-value = 10.0
-[params.city_generation_twh]
-dist = "fixed"
-value = 0.0
-[params.distribution_loss]
-dist = "fixed"
-value = 0.0
-[params.ev_stock]
-dist = "lognormal"
-median = 100000.0
-gsd = 1.1
-[params.vkt_km]
-dist = "lognormal"
-mean = 12500.0
-cv = 0.25
-[params.ev_kwh_per_100km]
-scope = "global"
-dist = "lognormal"
-median = 15.0
-gsd = 1.15
-[params.charging_efficiency]
-dist = "fixed"
-value = 0.9
-[params.ice_l_per_100km]
-dist = "lognormal"
-mu = 1.9459101090932196
-sigma = 0.1
-[params.gasoline_kgco2_per_l]
-dist = "fixed"
-value = 2.3
-[params.gasoline_wtt_uplift]
-dist = "fixed"
-value = 0.2
-"#;
-
 #[test]
 fn products_of_lognormals_match_the_closed_form() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "ln.toml", LOGNORMAL_CONFIG);
-    write(dir.path(), "p.csv", "province\nP\n");
-    write(
+    write(dir.path(), "ln.toml", LOGNORMAL);
+    for (name, text) in ONE_CITY {
+        write(dir.path(), name, text);
+    }
+    let result = evcarbon(
         dir.path(),
-        "c.csv",
-        "city_id,city,province,tier\nX,X,P,tier1\n",
+        &[
+            "run", "ln.toml", "--out", "o", "--quiet", "--draws", "200000", "--seed", "42",
+        ],
     );
-    let result = evcarbon(dir.path(), &["run", "ln.toml", "--out", "o", "--quiet"]);
     assert!(result.status.success(), "{}", text(&result).1);
     let city = read(&dir.path().join("o/city_intervals.parquet"));
 

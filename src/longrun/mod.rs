@@ -29,7 +29,7 @@ pub use checkpoint::{Checkpoint, CheckpointError, RunIdentity, StopRule, Until};
 pub use convergence::{BoundConvergence, ConvergenceBlock, MetricConvergence};
 
 use crate::config::Config;
-use crate::sampling::{CHUNK_SIZE, ChunkPlan, ChunkSet, SamplerError, SamplerRun};
+use crate::sampling::{CHUNK_SIZE, ChunkSet, SamplerError};
 use crate::stats::{Accumulator, ExactDraws};
 
 /// Default draws per `--until` block: 64 chunks.
@@ -138,19 +138,12 @@ impl LongRun<'_> {
     /// Runs until the stopping rule, the end of the draws or an interrupt.
     pub fn run(mut self) -> Result<Outcome, LongRunError> {
         let config = self.config;
-        let sampler_run = SamplerRun {
-            model: &config.model,
-            plan: &config.plan,
-            scenarios: &config.scenarios,
-            seed: config.run.seed,
-            sampler: config.run.sampler,
-            chunks: ChunkPlan {
-                draws: self.rule.max_draws(),
-            },
-            threads: self.threads,
-            thresholds: thresholds(config),
-            progress: self.progress,
-        };
+        let sampler_run = crate::pipeline::sampler_run(
+            config,
+            self.rule.max_draws(),
+            self.threads,
+            self.progress,
+        );
         let prepared = sampler_run.prepare()?;
         let n_chunks = sampler_run.chunks.n_chunks();
         let (mut acc, mut done, mut convergence, resumed_draws) = match self.resume_from.take() {

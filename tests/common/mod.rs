@@ -55,3 +55,66 @@ pub fn text(out: &Output) -> (String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The tables of [`LOGNORMAL`]: one province, one city.
+pub const ONE_CITY: [(&str, &str); 2] = [
+    ("p.csv", "province\nP\n"),
+    ("c.csv", "city_id,city,province,tier\nX,X,P,tier1\n"),
+];
+
+/// One city whose `ev_emissions_t` is a product of four lognormals (shared by
+/// `tests/run.rs` and `tests/designs.rs`).
+pub const LOGNORMAL: &str = r#"
+[run]
+draws = 16384
+seed = 1
+[data]
+provinces = "p.csv"
+cities = "c.csv"
+[accounting]
+ice_basis = "wtw"
+advanced_tiers = ["tier1"]
+[params.gen_intensity]
+dist = "lognormal"
+median = 600.0
+gsd = 1.2
+[params.province_consumption_twh]
+dist = "fixed"
+value = 100.0
+[params.city_consumption_twh]
+dist = "fixed"
+value = 10.0
+[params.city_generation_twh]
+dist = "fixed"
+value = 0.0
+[params.distribution_loss]
+dist = "fixed"
+value = 0.0
+[params.ev_stock]
+dist = "lognormal"
+median = 100000.0
+gsd = 1.1
+[params.vkt_km]
+dist = "lognormal"
+mean = 12500.0
+cv = 0.25
+[params.ev_kwh_per_100km]
+scope = "global"
+dist = "lognormal"
+median = 15.0
+gsd = 1.15
+[params.charging_efficiency]
+dist = "fixed"
+value = 0.9
+[params.ice_l_per_100km]
+scope = "global"
+dist = "lognormal"
+mu = 1.9459101090932196
+sigma = 0.1
+[params.gasoline_kgco2_per_l]
+dist = "fixed"
+value = 2.3
+[params.gasoline_wtt_uplift]
+dist = "fixed"
+value = 0.2
+"#;
