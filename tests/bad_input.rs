@@ -650,3 +650,34 @@ fn bad_arguments_exit_2() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_draw_that_overflows_to_infinity_stops_the_run_with_status_2() {
+    let dir = example_copy();
+    // exp(400·z) overflows for z > 1.78: a lognormal's support is (0, ∞) but its draws
+    // can still be infinite in floating point.
+    edit(
+        dir.path(),
+        "example.toml",
+        "dist = \"normal\"\nmean = { column = \"bev_stock\" }\ncv = 0.10\nmin = 0.0",
+        "dist = \"lognormal\"\nmu = 0.0\nsigma = 400.0",
+    );
+    let out = evcarbon(
+        dir.path(),
+        &[
+            "run",
+            "example.toml",
+            "--draws",
+            "2000",
+            "--out",
+            "o",
+            "--quiet",
+        ],
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("parameter `ev_stock`") && stderr.contains("inf"),
+        "{stderr}"
+    );
+}

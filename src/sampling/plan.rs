@@ -89,7 +89,9 @@ impl ParamPlan {
                 let (scale, shift) = affine[e];
                 x = x.mul_add(scale, shift);
             }
-            if self.checked[e] && !self.param.range().contains(x) {
+            // A finite support can still overflow to infinity (a lognormal with a
+            // huge sigma), which must never reach the model or an output file.
+            if (self.checked[e] || !x.is_finite()) && !self.param.range().contains(x) {
                 return Err(range_error(network, self.param, e, x));
             }
             out[e] = x;
