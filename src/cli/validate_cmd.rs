@@ -49,6 +49,10 @@ fn summary(config: &Config) -> String {
         config.run.sampler.name(),
         levels.join(", ")
     );
+    let blocks = config.plan.copula().n_blocks();
+    if blocks > 0 {
+        let _ = writeln!(s, "  {blocks} block(s) of rank-correlated variates");
+    }
     for scenario in &config.scenarios {
         let _ = writeln!(
             s,
