@@ -1,0 +1,80 @@
+//! Throughput of each stage of a draw on the default dataset, in draws per second:
+//! the sampler (uniforms → parameter values), the model (values → metrics) and the
+//! aggregator (metrics → moments and sketches). Single-threaded.
+//!
+//! Run: `cargo bench --bench components`.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use evcarbon::model::ParamValues;
+use evcarbon::sampling::{Design, SamplerKind};
+use evcarbon::stats::Accumulator;
+use std::hint::black_box;
+use std::path::Path;
+
+const DRAWS: u64 = 1024;
+
+fn components(c: &mut Criterion) {
+    let config = evcarbon::config::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/china-285.toml"),
+    )
+    .expect("default config loads");
+    let (model, plan, net) = (&config.model, &config.plan, config.model.network());
+    let design = Design::new(SamplerKind::Mc, 1, plan.n_variates()).expect("mc design");
+    let mut uniforms = vec![0.0; plan.n_variates()];
+    let mut values = ParamValues::new(net);
+    let mut scratch = model.scratch();
+    let mut out = vec![0.0; model.layout().len()];
+
+    // One chunk of inputs and outputs, precomputed for the later stages.
+    let mut chunk_uniforms = Vec::new();
+    let mut chunk_outputs = Vec::new();
+    let mut variates = design.chunk(0, 0, DRAWS);
+    for _ in 0..DRAWS {
+        variates.next_draw(&mut uniforms);
+        plan.apply(net, &uniforms, &mut values).expect("valid draw");
+        model
+            .evaluate(&values, &mut scratch, &mut out)
+            .expect("valid draw");
+        chunk_uniforms.push(uniforms.clone());
+        chunk_outputs.push(out.clone());
+    }
+
+    let mut group = c.benchmark_group("components/china-285");
+    group.throughput(Throughput::Elements(DRAWS));
+    group.sample_size(20);
+    group.bench_function("sampler", |b| {
+        b.iter(|| {
+            let mut variates = design.chunk(0, 0, DRAWS);
+            for _ in 0..DRAWS {
+                variates.next_draw(&mut uniforms);
+                plan.apply(net, &uniforms, &mut values).expect("valid draw");
+            }
+            black_box(&values);
+        })
+    });
+    // The model alone, on the values of one fixed draw.
+    plan.apply(net, &chunk_uniforms[0], &mut values)
+        .expect("valid draw");
+    group.bench_function("model", |b| {
+        b.iter(|| {
+            for _ in 0..DRAWS {
+                model
+                    .evaluate(black_box(&values), &mut scratch, &mut out)
+                    .expect("valid draw");
+            }
+        })
+    });
+    group.bench_function("aggregator", |b| {
+        let mut acc = Accumulator::new(chunk_outputs[0].clone(), Vec::new());
+        b.iter(|| {
+            for o in &chunk_outputs {
+                acc.add_draw(o);
+            }
+            acc.end_chunk();
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, components);
+criterion_main!(benches);
