@@ -1,12 +1,12 @@
 //! The accumulator of a run: exact moments, a quantile sketch and exceedance counts
 //! for every output series.
 
+use super::block::SketchBlock;
 use super::{ChunkMomentsBank, QuantileSketch, RunMoments, StatsError, Summary};
 use serde::{Deserialize, Serialize, Serializer};
 
-/// Draws buffered before their values go into the sketches. Inserting a block of one
-/// series at a time keeps that sketch's buckets in cache; inserting draw by draw
-/// touches thousands of sketches per draw and is bound by memory latency.
+/// Draws coded before their values are counted into the sketches (see
+/// [`SketchBlock`]): one chunk.
 const BLOCK: usize = 1024;
 
 /// Everything the aggregator keeps for a set of series; memory does not grow with
@@ -26,22 +26,21 @@ pub struct Accumulator {
     sketches: Vec<QuantileSketch>,
     thresholds: Vec<(usize, f64)>,
     at_or_above: Vec<u64>,
-    /// Buffered values, series-major: `block[i * BLOCK + d]` is series `i` of the
-    /// `d`-th buffered draw.
-    block: Vec<f64>,
-    buffered: usize,
+    /// Draws coded but not yet counted into `sketches`.
+    block: SketchBlock,
 }
 
 impl Accumulator {
     /// An empty accumulator; `shifts` holds one value per series (its value at draw
     /// 0), `thresholds` the `(series, value)` pairs whose exceedance is counted.
     pub fn new(shifts: Vec<f64>, thresholds: Vec<(usize, f64)>) -> Accumulator {
+        let sketch = QuantileSketch::new();
+        let block = SketchBlock::new(&shifts, sketch.multiplier(), BLOCK);
         let moments = RunMoments::new(shifts);
         Accumulator {
             bank: moments.chunk_bank(),
-            sketches: vec![QuantileSketch::new(); moments.series()],
-            block: vec![0.0; moments.series() * BLOCK],
-            buffered: 0,
+            sketches: vec![sketch; moments.series()],
+            block,
             moments,
             at_or_above: vec![0; thresholds.len()],
             thresholds,
@@ -52,30 +51,17 @@ impl Accumulator {
     #[inline]
     pub fn add_draw(&mut self, values: &[f64]) {
         self.bank.add_draw(values);
-        let d = self.buffered;
-        for (i, &x) in values.iter().enumerate() {
-            self.block[i * BLOCK + d] = x;
-        }
-        self.buffered += 1;
-        if self.buffered == BLOCK {
-            self.flush_block();
+        if self.block.push(values) {
+            self.block.flush(&mut self.sketches);
         }
         for (count, &(series, threshold)) in self.at_or_above.iter_mut().zip(&self.thresholds) {
             *count += (values[series] >= threshold) as u64;
         }
     }
 
-    fn flush_block(&mut self) {
-        let n = self.buffered;
-        for (sketch, values) in self.sketches.iter_mut().zip(self.block.chunks_exact(BLOCK)) {
-            sketch.extend_from_slice(&values[..n]);
-        }
-        self.buffered = 0;
-    }
-
     /// Closes the current chunk: its sums go into the exact run totals.
     pub fn end_chunk(&mut self) {
-        self.flush_block();
+        self.block.flush(&mut self.sketches);
         self.moments.absorb_chunk(&self.bank);
         self.bank.reset();
     }
@@ -83,7 +69,7 @@ impl Accumulator {
     /// Adds another accumulator of the same series (exact, order-independent).
     pub fn merge(&mut self, other: &Accumulator) {
         assert!(
-            self.buffered == 0 && other.buffered == 0,
+            self.block.buffered() == 0 && other.block.buffered() == 0,
             "merge only after end_chunk"
         );
         self.moments
@@ -178,7 +164,7 @@ struct RawAccumulator {
 
 impl Serialize for Accumulator {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.buffered != 0 || self.bank.count() != 0 {
+        if self.block.buffered() != 0 || self.bank.count() != 0 {
             return Err(serde::ser::Error::custom(
                 "accumulator has an open chunk; serialize only after end_chunk",
             ));
@@ -214,9 +200,18 @@ impl<'de> Deserialize<'de> for Accumulator {
                 "sketch or exceedance counts differ from the draw count",
             ));
         }
+        let multiplier = QuantileSketch::new().multiplier();
+        if raw
+            .sketches
+            .iter()
+            .any(|s| s.multiplier().to_bits() != multiplier.to_bits())
+        {
+            return Err(corrupt("sketch accuracy differs from this version's"));
+        }
+        let shifts: Vec<f64> = (0..series).map(|i| raw.moments.shift(i)).collect();
         let mut acc = Accumulator::new(Vec::new(), Vec::new());
         acc.bank = raw.moments.chunk_bank();
-        acc.block = vec![0.0; series * BLOCK];
+        acc.block = SketchBlock::new(&shifts, multiplier, BLOCK);
         acc.moments = raw.moments;
         acc.sketches = raw.sketches;
         acc.thresholds = raw.thresholds;

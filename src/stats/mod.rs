@@ -38,6 +38,7 @@
 //! value is below [`sketch::ZERO_THRESHOLD`] in magnitude.
 
 pub mod aggregate;
+mod block;
 pub mod error;
 pub mod exact;
 pub mod exact_sum;

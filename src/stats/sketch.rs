@@ -36,8 +36,59 @@
 //! with a 10 % margin.
 
 use serde::{Deserialize, Serialize, Serializer};
+use std::collections::BTreeMap;
 
 use super::error::StatsError;
+
+/// A value's bucket in 16 bits, relative to a per-series anchor bucket, so that
+/// values can be mapped when they are produced and counted later from a compact
+/// buffer.
+///
+/// `ZERO` is the zero bucket; `POSITIVE + r` (1 ..= 0x7FFF) and `NEGATIVE + r`
+/// (0x8001 ..= 0xFFFF) are the positive and negative buckets `anchor + r` for
+/// `|r| ≤ MAX_OFFSET`; `ESCAPED` marks a value too far from the anchor, which the
+/// caller keeps and counts separately.
+pub(crate) struct BucketCode;
+
+impl BucketCode {
+    pub(crate) const ESCAPED: u16 = 0;
+    pub(crate) const ZERO: u16 = 0x8000;
+    pub(crate) const POSITIVE: i32 = 0x4000;
+    pub(crate) const NEGATIVE: i32 = 0xC000;
+    pub(crate) const MAX_OFFSET: i32 = 0x3FFF;
+
+    /// The code of `x` (finite, not `-0.0`) relative to bucket `anchor`, in a
+    /// sketch with this `multiplier`. Branch-free, so that loops over many
+    /// series vectorize.
+    #[inline]
+    pub(crate) fn of(x: f64, anchor: i32, multiplier: f64) -> u16 {
+        let magnitude = x.abs();
+        let clamped = if magnitude > ZERO_THRESHOLD {
+            magnitude
+        } else {
+            ZERO_THRESHOLD
+        };
+        let idx = bucket_index(multiplier, clamped);
+        let offset = idx.wrapping_sub(anchor);
+        let base = if x < 0.0 {
+            Self::NEGATIVE
+        } else {
+            Self::POSITIVE
+        };
+        let in_range =
+            (offset.wrapping_add(Self::MAX_OFFSET) as u32) <= 2 * Self::MAX_OFFSET as u32;
+        let coded = if in_range {
+            (base + offset) as u16
+        } else {
+            Self::ESCAPED
+        };
+        if magnitude < ZERO_THRESHOLD {
+            Self::ZERO
+        } else {
+            coded
+        }
+    }
+}
 
 /// Default relative accuracy α.
 ///
@@ -77,10 +128,15 @@ const ONE_BITS: u64 = 0x3ff0_0000_0000_0000;
 /// `L(x) = e + P(s)` for a positive normal `x = 2^e (1 + s)`.
 #[inline]
 fn approx_log2(x: f64) -> f64 {
+    // 2^52 + 1023 as a float: subtracting it from 2^52 + (biased exponent),
+    // built from bits, gives the exponent exactly without an integer-to-float
+    // conversion, which keeps the mapping vectorizable.
+    const EXPONENT_MAGIC: f64 = 4_503_599_627_371_519.0;
     let bits = x.to_bits();
-    let e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let biased = f64::from_bits(0x4330_0000_0000_0000 | ((bits >> 52) & 0x7ff));
+    let e = biased - EXPONENT_MAGIC;
     let s = f64::from_bits((bits & MANTISSA_MASK) | ONE_BITS) - 1.0;
-    ((A * s + B) * s + C) * s + e as f64
+    ((A * s + B) * s + C) * s + e
 }
 
 /// Inverse of [`approx_log2`].
@@ -101,6 +157,13 @@ fn approx_log2_inv(y: f64) -> f64 {
         s = next;
     }
     (1.0 + s) * pow2(e as i32)
+}
+
+/// The bucket of a magnitude `≥ ZERO_THRESHOLD` in a sketch with this
+/// multiplier (see the module docs); smaller magnitudes give a meaningless index.
+#[inline]
+pub(crate) fn bucket_index(multiplier: f64, magnitude: f64) -> i32 {
+    floor_i32(approx_log2(magnitude) * multiplier)
 }
 
 /// `2^e` for any `e`, saturating to `0` and `+∞`.
@@ -155,16 +218,24 @@ pub fn inverted_cdf_rank(q: f64, n: u64) -> u64 {
 
 /// Dense bucket counts for one sign, indexed by bucket index.
 ///
-/// Invariants: `counts[j]` is the count of bucket `offset + j`; the window
-/// `counts.len()` never exceeds the cap. Once `collapsed`, the window is
-/// exactly `[floor, floor + cap)` with `floor = top − cap + 1`, where `top`
-/// is the highest index ever added; everything below `floor` is counted in
-/// the `floor` bucket. This final state depends only on the multiset of
-/// indices added, not on their order, so merging stays order-independent.
+/// Invariants: the count of bucket `offset + j` is `counts[j] + 2^16 ·
+/// carries[offset + j]`; the window `counts.len()` never exceeds the cap. Once
+/// `collapsed`, the window is exactly `[floor, floor + cap)` with `floor = top −
+/// cap + 1`, where `top` is the highest index ever added; everything below
+/// `floor` is counted in the `floor` bucket. This final state depends only on the
+/// multiset of indices added, not on their order, so merging stays
+/// order-independent.
+///
+/// Counts are kept 16 bits wide, with the rare overflow carried into a map: a
+/// run's thousands of stores are far larger than the caches, and each value's
+/// count is a random access into one of them, so a narrow store means fewer
+/// cache lines to fetch per value.
 #[derive(Clone, Debug, Default)]
 struct Store {
     offset: i32,
-    counts: Vec<u64>,
+    counts: Vec<u16>,
+    /// Multiples of 2^16 carried out of `counts`, by bucket index.
+    carries: BTreeMap<i32, u64>,
     collapsed: bool,
 }
 
@@ -181,7 +252,11 @@ impl Store {
     fn add(&mut self, idx: i32, cap: usize) {
         let j = self.slot(idx);
         if let Some(c) = self.counts.get_mut(j) {
-            *c += 1;
+            let (low, wrapped) = c.overflowing_add(1);
+            *c = low;
+            if wrapped {
+                *self.carries.entry(idx).or_default() += 1;
+            }
         } else {
             self.add_slow(idx, 1, cap);
         }
@@ -189,34 +264,92 @@ impl Store {
 
     fn add_n(&mut self, idx: i32, n: u64, cap: usize) {
         let j = self.slot(idx);
-        if let Some(c) = self.counts.get_mut(j) {
-            *c += n;
+        if j < self.counts.len() {
+            self.add_at(j, n);
         } else {
             self.add_slow(idx, n, cap);
         }
     }
 
-    /// First and last indices with a non-zero count.
-    fn extent(&self) -> Option<(i32, i32)> {
-        let first = self.counts.iter().position(|&c| c != 0)?;
-        let last = self.counts.iter().rposition(|&c| c != 0)?;
-        Some((self.offset + first as i32, self.offset + last as i32))
+    /// Reads one count per cache line, so that the whole window is fetched with
+    /// independent (overlapping, prefetchable) loads before random-order counting.
+    #[inline]
+    fn warm(&self) {
+        let mut sink = 0u16;
+        for c in self.counts.iter().step_by(32) {
+            sink ^= *c;
+        }
+        std::hint::black_box(sink);
     }
 
-    /// The non-zero part of the window: (index of first element, counts).
-    fn trimmed(&self) -> (i32, &[u64]) {
-        match self.extent() {
-            Some((lo, hi)) => {
-                let a = (lo - self.offset) as usize;
-                let b = (hi - self.offset) as usize;
-                (lo, &self.counts[a..=b])
+    /// The full count of window slot `j`.
+    fn count_at(&self, j: usize) -> u64 {
+        let carried = self.carries.get(&(self.offset + j as i32)).copied();
+        u64::from(self.counts[j]) + (carried.unwrap_or(0) << 16)
+    }
+
+    /// Adds `n` to window slot `j`.
+    fn add_at(&mut self, j: usize, n: u64) {
+        let idx = self.offset + j as i32;
+        let total = self.count_at(j) + n;
+        self.counts[j] = total as u16;
+        if total >> 16 == 0 {
+            self.carries.remove(&idx);
+        } else {
+            self.carries.insert(idx, total >> 16);
+        }
+    }
+
+    /// The full counts of the whole window.
+    fn wide(&self) -> Vec<u64> {
+        let mut wide: Vec<u64> = self.counts.iter().map(|&c| u64::from(c)).collect();
+        for (&idx, &carried) in &self.carries {
+            wide[(idx - self.offset) as usize] += carried << 16;
+        }
+        wide
+    }
+
+    /// Replaces the window by full counts `wide` starting at bucket `offset`.
+    fn set_wide(&mut self, offset: i32, wide: &[u64]) {
+        self.offset = offset;
+        self.counts = wide.iter().map(|&c| c as u16).collect();
+        self.carries = wide
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c >> 16 != 0)
+            .map(|(j, &c)| (offset + j as i32, c >> 16))
+            .collect();
+    }
+
+    /// First and last window slots with a non-zero count.
+    fn extent_slots(&self) -> Option<(usize, usize)> {
+        let nonzero = |j: &usize| {
+            self.counts[*j] != 0 || self.carries.contains_key(&(self.offset + *j as i32))
+        };
+        let first = (0..self.counts.len()).find(nonzero)?;
+        let last = (0..self.counts.len()).rev().find(nonzero)?;
+        Some((first, last))
+    }
+
+    /// First and last indices with a non-zero count.
+    fn extent(&self) -> Option<(i32, i32)> {
+        let (a, b) = self.extent_slots()?;
+        Some((self.offset + a as i32, self.offset + b as i32))
+    }
+
+    /// The non-zero part of the window: (index of first element, full counts).
+    fn trimmed(&self) -> (i32, Vec<u64>) {
+        match self.extent_slots() {
+            Some((a, b)) => {
+                let wide = self.wide();
+                (self.offset + a as i32, wide[a..=b].to_vec())
             }
-            None => (0, &[]),
+            None => (0, Vec::new()),
         }
     }
 
     fn total(&self) -> u64 {
-        self.counts.iter().sum()
+        self.wide().iter().sum()
     }
 
     #[cold]
@@ -226,9 +359,12 @@ impl Store {
             self.add_collapsed(idx, n, cap);
             return;
         }
-        let old = self.extent();
+        let old = self.extent_slots();
         let (lo, hi) = match old {
-            Some((a, b)) => (a.min(idx), b.max(idx)),
+            Some((a, b)) => (
+                (self.offset + a as i32).min(idx),
+                (self.offset + b as i32).max(idx),
+            ),
             None => (idx, idx),
         };
         let span = (i64::from(hi) - i64::from(lo) + 1) as usize;
@@ -241,7 +377,7 @@ impl Store {
         // side that just grew. The window never exceeds the cap, so the
         // collapse decision above depends on data, not on slack.
         let extra = (span / 2).max(64).min(cap - span);
-        let grew_down = old.is_some_and(|(a, _)| idx < a);
+        let grew_down = old.is_some_and(|(a, _)| idx < self.offset + a as i32);
         let below = if grew_down {
             extra - extra / 4
         } else {
@@ -249,53 +385,53 @@ impl Store {
         };
         let new_offset = i64::from(lo) - below as i64;
         let new_offset = i32::try_from(new_offset).unwrap_or(i32::MIN);
-        let mut counts = vec![0u64; span + extra];
-        if let Some((a, _)) = old {
-            let (_, src) = self.trimmed();
-            let at = (i64::from(a) - i64::from(new_offset)) as usize;
-            counts[at..at + src.len()].copy_from_slice(src);
+        let mut counts = vec![0u16; span + extra];
+        if let Some((a, b)) = old {
+            // Carries are keyed by bucket index, so only the low parts move.
+            let at = (i64::from(self.offset) + a as i64 - i64::from(new_offset)) as usize;
+            counts[at..at + (b - a + 1)].copy_from_slice(&self.counts[a..=b]);
         }
-        counts[(i64::from(idx) - i64::from(new_offset)) as usize] += n;
         self.counts = counts;
         self.offset = new_offset;
+        self.add_at((i64::from(idx) - i64::from(new_offset)) as usize, n);
     }
 
     /// Switches to the collapsed layout with `top` as the highest index.
     fn collapse_into(&mut self, top: i32, cap: usize) {
         let floor = top - (cap as i32 - 1);
-        let mut counts = vec![0u64; cap];
-        for (j, &c) in self.counts.iter().enumerate() {
+        let mut folded = vec![0u64; cap];
+        for (j, c) in self.wide().into_iter().enumerate() {
             if c != 0 {
                 let k = (self.offset + j as i32).max(floor);
-                counts[(k - floor) as usize] += c;
+                folded[(k - floor) as usize] += c;
             }
         }
-        self.counts = counts;
-        self.offset = floor;
+        self.set_wide(floor, &folded);
         self.collapsed = true;
     }
 
     fn add_collapsed(&mut self, idx: i32, n: u64, cap: usize) {
         debug_assert_eq!(self.counts.len(), cap);
         if idx < self.offset {
-            self.counts[0] += n;
+            self.add_at(0, n);
             return;
         }
         let top = self.offset + (cap as i32 - 1);
         if idx > top {
             // Slide the window up, folding what falls off into the new floor.
             let shift = (i64::from(idx) - i64::from(top)) as usize;
-            let folded: u64 = self.counts[..shift.min(cap)].iter().sum();
+            let mut wide = self.wide();
+            let folded: u64 = wide[..shift.min(cap)].iter().sum();
             if shift >= cap {
-                self.counts.fill(0);
+                wide.fill(0);
             } else {
-                self.counts.copy_within(shift.., 0);
-                self.counts[cap - shift..].fill(0);
+                wide.copy_within(shift.., 0);
+                wide[cap - shift..].fill(0);
             }
-            self.counts[0] += folded;
-            self.offset = idx - (cap as i32 - 1);
+            wide[0] += folded;
+            self.set_wide(idx - (cap as i32 - 1), &wide);
         }
-        self.counts[(idx - self.offset) as usize] += n;
+        self.add_at((idx - self.offset) as usize, n);
     }
 
     fn merge(&mut self, other: &Store, cap: usize) {
@@ -321,11 +457,8 @@ impl Store {
         if i64::from(raw.offset) < -limit || last > limit {
             return Err(StatsError::Corrupt("bucket index out of range"));
         }
-        let mut s = Store {
-            offset: raw.offset,
-            counts: raw.counts,
-            collapsed: false,
-        };
+        let mut s = Store::default();
+        s.set_wide(raw.offset, &raw.counts);
         if raw.collapsed {
             match s.extent() {
                 Some((_, hi)) => s.collapse_into(hi, cap),
@@ -408,7 +541,7 @@ impl QuantileSketch {
 
     #[inline]
     fn index(&self, magnitude: f64) -> i32 {
-        floor_i32(approx_log2(magnitude) * self.multiplier)
+        bucket_index(self.multiplier, magnitude)
     }
 
     /// Adds one value. `x` must be finite (checked in debug builds).
@@ -427,6 +560,66 @@ impl QuantileSketch {
         if x > self.max {
             self.max = x;
         }
+        let a = x.abs();
+        if a >= ZERO_THRESHOLD {
+            let idx = self.index(a);
+            let store = if x > 0.0 {
+                &mut self.positive
+            } else {
+                &mut self.negative
+            };
+            store.add(idx, self.max_buckets);
+        } else {
+            self.zero_count += 1;
+        }
+    }
+
+    /// The mapping's multiplier: sketches with equal multipliers map every value
+    /// to the same bucket.
+    pub(crate) fn multiplier(&self) -> f64 {
+        self.multiplier
+    }
+
+    /// Counts `count` values mapped ahead by [`bucket_index`]
+    /// and carried as [`BucketCode`]s relative to `anchor`, whose exact extremes
+    /// are `min` and `max`. Values coded [`BucketCode::ESCAPED`] are counted in
+    /// `count`, `min` and `max` here but must go to their bucket through
+    /// [`add_to_bucket`](Self::add_to_bucket).
+    pub(crate) fn add_coded(
+        &mut self,
+        anchor: i32,
+        codes: impl Iterator<Item = u16>,
+        count: u64,
+        min: f64,
+        max: f64,
+    ) {
+        self.positive.warm();
+        for code in codes {
+            match code {
+                BucketCode::ESCAPED => {}
+                BucketCode::ZERO => self.zero_count += 1,
+                c if c < BucketCode::ZERO => self.positive.add(
+                    anchor + i32::from(c) - BucketCode::POSITIVE,
+                    self.max_buckets,
+                ),
+                c => self.negative.add(
+                    anchor + i32::from(c) - BucketCode::NEGATIVE,
+                    self.max_buckets,
+                ),
+            }
+        }
+        self.count += count;
+        if min < self.min {
+            self.min = min;
+        }
+        if max > self.max {
+            self.max = max;
+        }
+    }
+
+    /// Counts `x` in its bucket only (not in `count`, `min` or `max`): the
+    /// other half of [`add_coded`](Self::add_coded) for escaped values.
+    pub(crate) fn add_to_bucket(&mut self, x: f64) {
         let a = x.abs();
         if a >= ZERO_THRESHOLD {
             let idx = self.index(a);
@@ -532,7 +725,8 @@ impl QuantileSketch {
     pub fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + (self.positive.counts.capacity() + self.negative.counts.capacity())
-                * std::mem::size_of::<u64>()
+                * std::mem::size_of::<u16>()
+            + (self.positive.carries.len() + self.negative.carries.len()) * 32
     }
 
     /// The inverted-CDF quantile of level `q ∈ [0, 1]`: an estimate of the
@@ -642,17 +836,17 @@ impl QuantileSketch {
         )
     }
 
-    fn to_raw(&self) -> RawSketchRef<'_> {
-        fn store(s: &Store) -> RawStoreRef<'_> {
+    fn to_raw(&self) -> CanonicalSketch {
+        fn store(s: &Store) -> CanonicalStore {
             let (offset, counts) = s.trimmed();
-            RawStoreRef {
+            CanonicalStore {
                 offset,
                 counts,
                 collapsed: s.collapsed,
             }
         }
         let nonempty = self.count > 0;
-        RawSketchRef {
+        CanonicalSketch {
             relative_accuracy: self.relative_accuracy,
             max_buckets: self.max_buckets,
             count: self.count,
@@ -671,28 +865,29 @@ impl PartialEq for QuantileSketch {
     }
 }
 
-/// Canonical borrowed form of a [`Store`], for equality and serialization.
+/// Canonical form of a [`Store`] (full counts, trimmed), for equality and
+/// serialization.
 #[derive(Serialize, PartialEq)]
-struct RawStoreRef<'a> {
+struct CanonicalStore {
     offset: i32,
-    counts: &'a [u64],
+    counts: Vec<u64>,
     collapsed: bool,
 }
 
-/// Canonical borrowed form of a [`QuantileSketch`].
+/// Canonical form of a [`QuantileSketch`].
 #[derive(Serialize)]
-struct RawSketchRef<'a> {
+struct CanonicalSketch {
     relative_accuracy: f64,
     max_buckets: usize,
     count: u64,
     zero_count: u64,
     min: Option<f64>,
     max: Option<f64>,
-    positive: RawStoreRef<'a>,
-    negative: RawStoreRef<'a>,
+    positive: CanonicalStore,
+    negative: CanonicalStore,
 }
 
-impl PartialEq for RawSketchRef<'_> {
+impl PartialEq for CanonicalSketch {
     fn eq(&self, o: &Self) -> bool {
         let bits = |v: Option<f64>| v.map(f64::to_bits);
         self.relative_accuracy.to_bits() == o.relative_accuracy.to_bits()
@@ -901,6 +1096,45 @@ mod tests {
         );
         assert!(QuantileSketch::new().quantile(0.5).is_nan());
         assert!(sk.quantile(f64::NAN).is_nan());
+    }
+
+    /// Bucket counts past 2^16 carry exactly, through inserts, merges, window
+    /// moves, collapsing and serialization.
+    #[test]
+    fn counts_beyond_sixteen_bits_carry_exactly() {
+        let heavy = 3 * 65_536 + 17;
+        let mut a = QuantileSketch::new();
+        for _ in 0..heavy {
+            a.insert(2.0);
+        }
+        a.insert(-1.0);
+        let mut b = QuantileSketch::new();
+        for _ in 0..65_535 {
+            b.insert(2.0);
+        }
+        // Grows the window downwards, moving the heavy bucket's low bits.
+        b.insert(1e-6);
+        a.merge(&b).unwrap();
+        let n = heavy + 1 + 65_536;
+        assert_eq!(a.count(), n);
+        assert_eq!(a.positive.total() + a.negative.total(), n);
+        assert_eq!(a.positive.trimmed().1.iter().max(), Some(&(heavy + 65_535)));
+        let close = |v: f64, x: f64| (v - x).abs() <= DEFAULT_RELATIVE_ACCURACY * x;
+        assert!(close(a.quantile(0.5), 2.0));
+        assert!(close(a.quantile(1.5 / n as f64), 1e-6));
+        let json = serde_json::to_string(&a).unwrap();
+        let back: QuantileSketch = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, a);
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        // Collapsing folds carried counts too.
+        let mut c = QuantileSketch::with_params(0.01, MIN_MAX_BUCKETS).unwrap();
+        for _ in 0..70_000 {
+            c.insert(1.0);
+        }
+        c.insert(1e30);
+        assert!(c.collapsed());
+        assert_eq!(c.positive.total(), 70_001);
+        assert_eq!(c.positive.trimmed().1.first(), Some(&70_000));
     }
 
     #[test]

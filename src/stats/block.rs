@@ -1,0 +1,237 @@
+//! Values mapped to their sketch buckets as they are produced, and counted a block
+//! of draws at a time.
+//!
+//! A draw yields one value for each of thousands of series, and each series has its
+//! own sketch. Counting a value the moment it is produced touches a different
+//! sketch per value, so every count is a cache miss. Instead, [`SketchBlock::push`]
+//! maps each value to its bucket at once (arithmetic on values that are already in
+//! registers) and stores a 16-bit [`BucketCode`] in a draw-major buffer, a quarter
+//! of the size of the values themselves; [`SketchBlock::flush`] then counts the
+//! block series by series, so one sketch's buckets stay in cache while its codes
+//! are counted. The counts are the same integers as inserting value by value, so
+//! the sketches (and everything read from them) are unchanged bit for bit.
+
+use super::QuantileSketch;
+use super::sketch::{BucketCode, ZERO_THRESHOLD, bucket_index};
+
+/// Draws coded draw-major before they are transposed into the series-major buffer
+/// (one cache line of codes per series).
+const TILE: usize = 32;
+
+/// A block of coded draws awaiting their sketches.
+///
+/// Invariant: `codes` holds `buffered` rows of `series` codes, and `min`/`max` the
+/// exact extremes of each series over those rows (`±∞` when empty).
+#[derive(Clone, Debug)]
+pub(crate) struct SketchBlock {
+    series: usize,
+    capacity: usize,
+    multiplier: f64,
+    /// Bucket each series' codes are relative to.
+    anchors: Vec<i32>,
+    /// Series-major: `codes[i * stride + d]` is series `i` of buffered draw `d`.
+    codes: Vec<u16>,
+    /// `capacity` rounded up to an odd multiple of 32 codes (one cache line), so
+    /// that one draw's codes do not all fall in the same few cache sets.
+    stride: usize,
+    /// Draw-major codes of the last `buffered % TILE` draws (up to `TILE` rows of
+    /// `series` codes), waiting to be moved into `codes`.
+    tile: Vec<u16>,
+    min: Vec<f64>,
+    max: Vec<f64>,
+    /// Values too far from their series' anchor to code: (series, value).
+    escaped: Vec<(u32, f64)>,
+    buffered: usize,
+}
+
+impl SketchBlock {
+    /// A block of up to `capacity` draws for sketches mapped with `multiplier`.
+    /// Each series' anchor is the bucket of its value in `typical`.
+    pub(crate) fn new(typical: &[f64], multiplier: f64, capacity: usize) -> SketchBlock {
+        let series = typical.len();
+        let stride = (capacity.div_ceil(32) | 1) * 32;
+        SketchBlock {
+            series,
+            capacity,
+            multiplier,
+            anchors: typical.iter().map(|&x| anchor_of(multiplier, x)).collect(),
+            codes: vec![0; series * stride],
+            stride,
+            tile: vec![0; series * TILE],
+            min: vec![f64::INFINITY; series],
+            max: vec![f64::NEG_INFINITY; series],
+            // Escapes are rare (a value more than γ^16383 ≈ 6e12 times larger or
+            // smaller than its anchor); this room avoids allocating in the hot loop.
+            escaped: Vec::with_capacity(series),
+            buffered: 0,
+        }
+    }
+
+    /// Codes one draw (one value per series, all finite); returns true when the
+    /// block is full and must be flushed before the next push.
+    #[inline]
+    pub(crate) fn push(&mut self, values: &[f64]) -> bool {
+        debug_assert!(self.buffered < self.capacity, "flush a full block first");
+        debug_assert_eq!(values.len(), self.series);
+        let t = self.buffered % TILE;
+        let row = &mut self.tile[t * self.series..][..self.series];
+        let escapes = code_row(
+            values,
+            &self.anchors,
+            self.multiplier,
+            row,
+            &mut self.min,
+            &mut self.max,
+        );
+        if escapes {
+            self.record_escapes(t, values);
+        }
+        self.buffered += 1;
+        if t + 1 == TILE {
+            self.spill_tile();
+        }
+        self.buffered == self.capacity
+    }
+
+    #[cold]
+    fn record_escapes(&mut self, t: usize, values: &[f64]) {
+        let row = &self.tile[t * self.series..][..self.series];
+        for (i, (&code, &value)) in row.iter().zip(values).enumerate() {
+            if code == BucketCode::ESCAPED {
+                self.escaped.push((i as u32, value + 0.0));
+            }
+        }
+    }
+
+    /// Moves the tile's rows (the draws since the last spill) into the
+    /// series-major buffer: a transpose whose reads stay within the tile's few
+    /// cache lines per series and whose writes fill whole lines.
+    fn spill_tile(&mut self) {
+        let rows = match self.buffered % TILE {
+            0 => TILE.min(self.buffered),
+            r => r,
+        };
+        let first = self.buffered - rows;
+        for (i, codes) in self.codes.chunks_exact_mut(self.stride).enumerate() {
+            for (t, code) in codes[first..first + rows].iter_mut().enumerate() {
+                *code = self.tile[t * self.series + i];
+            }
+        }
+    }
+
+    /// Draws buffered.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buffered
+    }
+
+    /// Counts the buffered draws into `sketches` (one per series) and empties the
+    /// block.
+    pub(crate) fn flush(&mut self, sketches: &mut [QuantileSketch]) {
+        debug_assert_eq!(sketches.len(), self.series);
+        let n = self.buffered;
+        if n == 0 {
+            return;
+        }
+        if !n.is_multiple_of(TILE) {
+            self.spill_tile();
+        }
+        for (i, (sketch, codes)) in sketches
+            .iter_mut()
+            .zip(self.codes.chunks_exact(self.stride))
+            .enumerate()
+        {
+            let codes = codes[..n].iter().copied();
+            sketch.add_coded(self.anchors[i], codes, n as u64, self.min[i], self.max[i]);
+        }
+        for &(i, x) in &self.escaped {
+            sketches[i as usize].add_to_bucket(x);
+            // Re-anchor a series whose values moved far away, so that its later
+            // values code again (the anchor only changes the coding, not the counts).
+            self.anchors[i as usize] = anchor_of(self.multiplier, x);
+        }
+        self.escaped.clear();
+        self.min.fill(f64::INFINITY);
+        self.max.fill(f64::NEG_INFINITY);
+        self.buffered = 0;
+    }
+}
+
+/// Codes one draw's `values` into `codes` and updates each series' `min` and
+/// `max`; returns whether any code is [`BucketCode::ESCAPED`]. Branch-free over
+/// equal-length slices, so that it vectorizes.
+#[inline]
+fn code_row(
+    values: &[f64],
+    anchors: &[i32],
+    multiplier: f64,
+    codes: &mut [u16],
+    min: &mut [f64],
+    max: &mut [f64],
+) -> bool {
+    let n = values.len();
+    let (anchors, codes, min, max) = (&anchors[..n], &mut codes[..n], &mut min[..n], &mut max[..n]);
+    let mut escapes = 0u16;
+    for i in 0..n {
+        // -0.0 becomes +0.0, as in `QuantileSketch::insert`.
+        let x = values[i] + 0.0;
+        min[i] = if x < min[i] { x } else { min[i] };
+        max[i] = if x > max[i] { x } else { max[i] };
+        let code = BucketCode::of(x, anchors[i], multiplier);
+        codes[i] = code;
+        escapes |= u16::from(code == BucketCode::ESCAPED);
+    }
+    escapes != 0
+}
+
+/// The anchor bucket for a series whose values are near `x`.
+fn anchor_of(multiplier: f64, x: f64) -> i32 {
+    let a = x.abs();
+    if a.is_finite() && a >= ZERO_THRESHOLD {
+        bucket_index(multiplier, a)
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inserting through a block gives the same sketch as inserting value by
+    /// value, including zeros, both signs, escapes and re-anchoring.
+    #[test]
+    fn blocks_count_exactly_like_inserts() {
+        let template = QuantileSketch::new();
+        let columns: Vec<Vec<f64>> = vec![
+            (0..300).map(|d| 1.0 + (d as f64).sin()).collect(),
+            (0..300).map(|d| (d as f64 * 0.7).cos() * 1e3).collect(),
+            (0..300)
+                .map(|d| if d % 3 == 0 { 0.0 } else { -0.0 })
+                .collect(),
+            (0..300)
+                .map(|d| if d % 2 == 0 { 1e-9 } else { 1e9 } * (d as f64 + 1.0))
+                .collect(),
+            (0..300).map(|d| 10f64.powi(d % 600 - 300)).collect(),
+        ];
+        let typical: Vec<f64> = columns.iter().map(|c| c[0]).collect();
+        let mut block = SketchBlock::new(&typical, template.multiplier(), 64);
+        let mut coded = vec![template.clone(); columns.len()];
+        let mut direct = vec![template.clone(); columns.len()];
+        let mut row = vec![0.0; columns.len()];
+        for d in 0..300 {
+            for (slot, column) in row.iter_mut().zip(&columns) {
+                *slot = column[d];
+            }
+            if block.push(&row) {
+                block.flush(&mut coded);
+            }
+            for (sketch, &x) in direct.iter_mut().zip(&row) {
+                sketch.insert(x);
+            }
+        }
+        block.flush(&mut coded);
+        assert_eq!(block.buffered(), 0);
+        assert_eq!(coded, direct);
+        assert!(coded.iter().all(|s| s.count() == 300));
+    }
+}
