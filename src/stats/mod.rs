@@ -51,5 +51,5 @@ pub use error::StatsError;
 pub use exact::ExactDraws;
 pub use exact_sum::ExactSum;
 pub use moments::{ChunkMomentsBank, RunMoments};
-pub use sketch::{DEFAULT_RELATIVE_ACCURACY, QuantileSketch, inverted_cdf_rank};
+pub use sketch::{DEFAULT_RELATIVE_ACCURACY, QuantileSketch, SketchCounts, inverted_cdf_rank};
 pub use summary::{Interval, Summary, quantile_mcse};

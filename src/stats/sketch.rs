@@ -323,11 +323,14 @@ impl Store {
 
     /// First and last window slots with a non-zero count.
     fn extent_slots(&self) -> Option<(usize, usize)> {
-        let nonzero = |j: &usize| {
-            self.counts[*j] != 0 || self.carries.contains_key(&(self.offset + *j as i32))
-        };
-        let first = (0..self.counts.len()).find(nonzero)?;
-        let last = (0..self.counts.len()).rev().find(nonzero)?;
+        // A slot is non-zero when its low bits are, or when it has carried.
+        let low_first = self.counts.iter().position(|&c| c != 0);
+        let low_last = self.counts.iter().rposition(|&c| c != 0);
+        let slot = |idx: &i32| (idx - self.offset) as usize;
+        let carry_first = self.carries.keys().next().map(slot);
+        let carry_last = self.carries.keys().next_back().map(slot);
+        let first = [low_first, carry_first].into_iter().flatten().min()?;
+        let last = [low_last, carry_last].into_iter().flatten().max()?;
         Some((first, last))
     }
 
@@ -341,8 +344,12 @@ impl Store {
     fn trimmed(&self) -> (i32, Vec<u64>) {
         match self.extent_slots() {
             Some((a, b)) => {
-                let wide = self.wide();
-                (self.offset + a as i32, wide[a..=b].to_vec())
+                let first = self.offset + a as i32;
+                let mut wide: Vec<u64> = self.counts[a..=b].iter().map(|&c| u64::from(c)).collect();
+                for (&idx, &carried) in &self.carries {
+                    wide[(idx - first) as usize] += carried << 16;
+                }
+                (first, wide)
             }
             None => (0, Vec::new()),
         }
@@ -729,95 +736,28 @@ impl QuantileSketch {
             + (self.positive.carries.len() + self.negative.carries.len()) * 32
     }
 
-    /// The inverted-CDF quantile of level `q ∈ [0, 1]`: an estimate of the
-    /// `k`-th smallest value, `k = max(1, ceil(q·n))` (see
-    /// [`inverted_cdf_rank`]).
-    ///
-    /// Returns the exact `min` for `k = 1` and `max` for `k = n`; otherwise
-    /// the representative of the bucket holding rank `k`, clamped to
-    /// `[min, max]` (so a point mass is returned exactly). `q` outside
-    /// `[0, 1]` is clamped; NaN if the sketch is empty or `q` is NaN.
+    /// The inverted-CDF quantile of level `q ∈ [0, 1]` (see
+    /// [`SketchCounts::quantile`]).
     #[must_use]
     pub fn quantile(&self, q: f64) -> f64 {
-        if self.count == 0 || q.is_nan() {
-            return f64::NAN;
-        }
-        let k = inverted_cdf_rank(q, self.count);
-        if k == 1 {
-            return self.min;
-        }
-        if k == self.count {
-            return self.max;
-        }
-        self.value_at_rank(k).clamp(self.min, self.max)
+        self.counts().quantile(q)
     }
 
-    /// A smooth version of the quantile function: linear interpolation of
-    /// the continuous rank `q·n` inside the bucket that holds it.
-    ///
-    /// Unlike [`quantile`](Self::quantile) this is not snapped to bucket
-    /// representatives, so differences of nearby quantiles (as in
-    /// [`quantile_mcse`](super::summary::quantile_mcse)) are not quantized
-    /// to bucket widths. The price is a weaker guarantee: the result lies in
-    /// the bucket of the exact order statistic, so within `γ − 1 ≈ 2α`
-    /// relative of it — use it for error estimates, not reported bounds.
-    /// Clamped to `[min, max]`; NaN if empty or `q` is NaN.
+    /// The smooth quantile of level `q` (see
+    /// [`SketchCounts::quantile_interpolated`]).
     #[must_use]
     pub fn quantile_interpolated(&self, q: f64) -> f64 {
-        if self.count == 0 || q.is_nan() {
-            return f64::NAN;
-        }
-        let r = q.clamp(0.0, 1.0) * self.count as f64;
-        let mut seen = 0u64;
-        let within = |seen: u64, c: u64| ((r - seen as f64) / c as f64).clamp(0.0, 1.0);
-        let (lo, counts) = self.negative.trimmed();
-        for (j, &c) in counts.iter().enumerate().rev() {
-            if c != 0 && (seen + c) as f64 >= r {
-                let (a, b) = self.bounds(lo + j as i32);
-                // Walking up through negatives: from -b towards -a.
-                return (-b + within(seen, c) * (b - a)).clamp(self.min, self.max);
-            }
-            seen += c;
-        }
-        seen += self.zero_count;
-        if self.zero_count > 0 && seen as f64 >= r {
-            return 0.0;
-        }
-        let (lo, counts) = self.positive.trimmed();
-        for (j, &c) in counts.iter().enumerate() {
-            if c != 0 && (seen + c) as f64 >= r {
-                let (a, b) = self.bounds(lo + j as i32);
-                return (a + within(seen, c) * (b - a)).clamp(self.min, self.max);
-            }
-            seen += c;
-        }
-        self.max
+        self.counts().quantile_interpolated(q)
     }
 
-    /// Representative value of the bucket holding 1-based rank `k`.
-    fn value_at_rank(&self, k: u64) -> f64 {
-        let mut seen = 0u64;
-        // Negative values, most negative (largest magnitude) first.
-        let (lo, counts) = self.negative.trimmed();
-        for (j, &c) in counts.iter().enumerate().rev() {
-            seen += c;
-            if seen >= k {
-                return -self.representative(lo + j as i32);
-            }
+    /// The bucket counts unpacked once, for several quantile queries.
+    #[must_use]
+    pub fn counts(&self) -> SketchCounts<'_> {
+        SketchCounts {
+            sketch: self,
+            negative: self.negative.trimmed(),
+            positive: self.positive.trimmed(),
         }
-        seen += self.zero_count;
-        if seen >= k {
-            return 0.0;
-        }
-        let (lo, counts) = self.positive.trimmed();
-        for (j, &c) in counts.iter().enumerate() {
-            seen += c;
-            if seen >= k {
-                return self.representative(lo + j as i32);
-            }
-        }
-        // Unreachable while the count invariant holds.
-        self.max
     }
 
     /// The value within relative distance α of every magnitude in bucket
@@ -856,6 +796,110 @@ impl QuantileSketch {
             positive: store(&self.positive),
             negative: store(&self.negative),
         }
+    }
+}
+
+/// A sketch's bucket counts unpacked once (from their compact form), so that
+/// several quantiles of one sketch are read without unpacking each time.
+#[derive(Debug)]
+pub struct SketchCounts<'a> {
+    sketch: &'a QuantileSketch,
+    /// (index of the first bucket, counts), trimmed, for each sign.
+    negative: (i32, Vec<u64>),
+    positive: (i32, Vec<u64>),
+}
+
+impl SketchCounts<'_> {
+    /// The inverted-CDF quantile of level `q ∈ [0, 1]`: an estimate of the
+    /// `k`-th smallest value, `k = max(1, ceil(q·n))` (see
+    /// [`inverted_cdf_rank`]).
+    ///
+    /// Returns the exact `min` for `k = 1` and `max` for `k = n`; otherwise
+    /// the representative of the bucket holding rank `k`, clamped to
+    /// `[min, max]` (so a point mass is returned exactly). `q` outside
+    /// `[0, 1]` is clamped; NaN if the sketch is empty or `q` is NaN.
+    #[must_use]
+    pub fn quantile(&self, q: f64) -> f64 {
+        if self.sketch.count == 0 || q.is_nan() {
+            return f64::NAN;
+        }
+        let k = inverted_cdf_rank(q, self.sketch.count);
+        if k == 1 {
+            return self.sketch.min;
+        }
+        if k == self.sketch.count {
+            return self.sketch.max;
+        }
+        self.value_at_rank(k)
+            .clamp(self.sketch.min, self.sketch.max)
+    }
+
+    /// A smooth version of the quantile function: linear interpolation of
+    /// the continuous rank `q·n` inside the bucket that holds it.
+    ///
+    /// Unlike [`quantile`](Self::quantile) this is not snapped to bucket
+    /// representatives, so differences of nearby quantiles (as in
+    /// [`quantile_mcse`](super::summary::quantile_mcse)) are not quantized
+    /// to bucket widths. The price is a weaker guarantee: the result lies in
+    /// the bucket of the exact order statistic, so within `γ − 1 ≈ 2α`
+    /// relative of it — use it for error estimates, not reported bounds.
+    /// Clamped to `[min, max]`; NaN if empty or `q` is NaN.
+    #[must_use]
+    pub fn quantile_interpolated(&self, q: f64) -> f64 {
+        if self.sketch.count == 0 || q.is_nan() {
+            return f64::NAN;
+        }
+        let r = q.clamp(0.0, 1.0) * self.sketch.count as f64;
+        let mut seen = 0u64;
+        let within = |seen: u64, c: u64| ((r - seen as f64) / c as f64).clamp(0.0, 1.0);
+        let (lo, counts) = (self.negative.0, &self.negative.1);
+        for (j, &c) in counts.iter().enumerate().rev() {
+            if c != 0 && (seen + c) as f64 >= r {
+                let (a, b) = self.sketch.bounds(lo + j as i32);
+                // Walking up through negatives: from -b towards -a.
+                return (-b + within(seen, c) * (b - a)).clamp(self.sketch.min, self.sketch.max);
+            }
+            seen += c;
+        }
+        seen += self.sketch.zero_count;
+        if self.sketch.zero_count > 0 && seen as f64 >= r {
+            return 0.0;
+        }
+        let (lo, counts) = (self.positive.0, &self.positive.1);
+        for (j, &c) in counts.iter().enumerate() {
+            if c != 0 && (seen + c) as f64 >= r {
+                let (a, b) = self.sketch.bounds(lo + j as i32);
+                return (a + within(seen, c) * (b - a)).clamp(self.sketch.min, self.sketch.max);
+            }
+            seen += c;
+        }
+        self.sketch.max
+    }
+
+    /// Representative value of the bucket holding 1-based rank `k`.
+    fn value_at_rank(&self, k: u64) -> f64 {
+        let mut seen = 0u64;
+        // Negative values, most negative (largest magnitude) first.
+        let (lo, counts) = (self.negative.0, &self.negative.1);
+        for (j, &c) in counts.iter().enumerate().rev() {
+            seen += c;
+            if seen >= k {
+                return -self.sketch.representative(lo + j as i32);
+            }
+        }
+        seen += self.sketch.zero_count;
+        if seen >= k {
+            return 0.0;
+        }
+        let (lo, counts) = (self.positive.0, &self.positive.1);
+        for (j, &c) in counts.iter().enumerate() {
+            seen += c;
+            if seen >= k {
+                return self.sketch.representative(lo + j as i32);
+            }
+        }
+        // Unreachable while the count invariant holds.
+        self.sketch.max
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::sketch::QuantileSketch;
+use super::sketch::{QuantileSketch, SketchCounts};
 
 /// A central interval: the `(1 − level)/2` and `(1 + level)/2` quantiles.
 ///
@@ -58,25 +58,26 @@ impl Summary {
         sketch: &QuantileSketch,
         levels: &[f64],
     ) -> Summary {
+        let counts = sketch.counts();
         let intervals: Vec<Interval> = levels
             .iter()
             .map(|&level| Interval {
                 level,
-                lo: sketch.quantile((1.0 - level) / 2.0),
-                hi: sketch.quantile((1.0 + level) / 2.0),
+                lo: counts.quantile((1.0 - level) / 2.0),
+                hi: counts.quantile((1.0 + level) / 2.0),
             })
             .collect();
         let bounds_mcse = levels
             .iter()
             .flat_map(|&l| [(1.0 - l) / 2.0, (1.0 + l) / 2.0])
-            .map(|p| quantile_mcse(sketch, p))
+            .map(|p| quantile_mcse_of(&counts, sketch.count(), p))
             .fold(0.0, nan_max);
         Summary {
             draws,
             mean,
             sd,
             mcse,
-            median: sketch.quantile(0.5),
+            median: counts.quantile(0.5),
             intervals,
             bounds_mcse,
         }
@@ -117,14 +118,18 @@ fn nan_max(a: f64, b: f64) -> f64 {
 /// sketch or NaN `p`.
 #[must_use]
 pub fn quantile_mcse(sketch: &QuantileSketch, p: f64) -> f64 {
-    let n = sketch.count();
+    quantile_mcse_of(&sketch.counts(), sketch.count(), p)
+}
+
+/// [`quantile_mcse`] on counts already unpacked (`n` values).
+fn quantile_mcse_of(counts: &SketchCounts<'_>, n: u64, p: f64) -> f64 {
     if n == 0 || p.is_nan() {
         return f64::NAN;
     }
     let p = p.clamp(0.0, 1.0);
     let s = (p * (1.0 - p) / n as f64).sqrt();
-    let upper = sketch.quantile_interpolated((p + s).min(1.0));
-    let lower = sketch.quantile_interpolated((p - s).max(0.0));
+    let upper = counts.quantile_interpolated((p + s).min(1.0));
+    let lower = counts.quantile_interpolated((p - s).max(0.0));
     (upper - lower) / 2.0
 }
 
