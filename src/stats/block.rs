@@ -39,6 +39,9 @@ pub(crate) struct SketchBlock {
     tile: Vec<u16>,
     min: Vec<f64>,
     max: Vec<f64>,
+    /// Scratch for [`Self::recenter_anchors`]: lowest and highest bucket seen.
+    span_lo: Vec<i32>,
+    span_hi: Vec<i32>,
     /// Values too far from their series' anchor to code: (series, value).
     escaped: Vec<(u32, f64)>,
     buffered: usize,
@@ -58,6 +61,8 @@ impl SketchBlock {
             codes: vec![0; series * stride],
             stride,
             tile: vec![0; series * TILE],
+            span_lo: vec![0; series],
+            span_hi: vec![0; series],
             min: vec![f64::INFINITY; series],
             max: vec![f64::NEG_INFINITY; series],
             // Escapes are rare (a value more than γ^16383 ≈ 6e12 times larger or
@@ -145,14 +150,36 @@ impl SketchBlock {
         }
         for &(i, x) in &self.escaped {
             sketches[i as usize].add_to_bucket(x);
-            // Re-anchor a series whose values moved far away, so that its later
-            // values code again (the anchor only changes the coding, not the counts).
-            self.anchors[i as usize] = anchor_of(self.multiplier, x);
         }
+        self.recenter_anchors();
         self.escaped.clear();
         self.min.fill(f64::INFINITY);
         self.max.fill(f64::NEG_INFINITY);
         self.buffered = 0;
+    }
+}
+
+impl SketchBlock {
+    /// Re-anchors each series that had escapes at the middle of the range spanned
+    /// by its anchor and its escaped values, so that a series whose values straddle
+    /// more than the code range around its anchor (a delta that is either a
+    /// rounding residue of 1e-12 or a real 1e3) codes both kinds from then on. The
+    /// anchor changes only the coding, never the counts.
+    fn recenter_anchors(&mut self) {
+        for &(i, _) in &self.escaped {
+            let i = i as usize;
+            (self.span_lo[i], self.span_hi[i]) = (self.anchors[i], self.anchors[i]);
+        }
+        for &(i, x) in &self.escaped {
+            let (i, idx) = (i as usize, anchor_of(self.multiplier, x));
+            self.span_lo[i] = self.span_lo[i].min(idx);
+            self.span_hi[i] = self.span_hi[i].max(idx);
+        }
+        for &(i, _) in &self.escaped {
+            let i = i as usize;
+            self.anchors[i] =
+                ((i64::from(self.span_lo[i]) + i64::from(self.span_hi[i])) / 2) as i32;
+        }
     }
 }
 
