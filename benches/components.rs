@@ -71,6 +71,7 @@ fn components(c: &mut Criterion) {
                 acc.add_draw(o);
             }
             acc.end_chunk();
+            acc.flush();
         })
     });
     group.finish();

@@ -331,6 +331,7 @@ impl PreparedRun<'_> {
                             progress(run.chunks.chunk(k).1);
                         }
                     }
+                    acc.flush();
                     results
                         .lock()
                         .expect("no panics while holding the lock")

@@ -6,15 +6,20 @@ use super::{ChunkMomentsBank, QuantileSketch, RunMoments, StatsError, Summary};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// Draws coded before their values are counted into the sketches (see
-/// [`SketchBlock`]): one chunk.
-const BLOCK: usize = 1024;
+/// [`SketchBlock`]). Each count touches a random bucket of its series' store, so the
+/// more draws per pass, the fewer times each store is fetched from memory; the
+/// block's codes take `BLOCK × series × 2` bytes (64 MB for the default's 7,670
+/// series).
+const BLOCK: usize = 4096;
 
 /// Everything the aggregator keeps for a set of series; memory does not grow with
 /// the number of draws.
 ///
 /// Use: [`Accumulator::add_draw`] for each draw of a chunk, in draw order, then
-/// [`Accumulator::end_chunk`]. Accumulators of disjoint chunk sets combine with
-/// [`Accumulator::merge`] in any order with a bit-identical result.
+/// [`Accumulator::end_chunk`]; after the last chunk, [`Accumulator::flush`] (the
+/// sketches lag behind by up to a block of draws until then). Accumulators of
+/// disjoint chunk sets combine with [`Accumulator::merge`] in any order with a
+/// bit-identical result.
 ///
 /// Serialization (for checkpoints) writes the canonical form of the moments, the
 /// sketches, the thresholds and the exceedance counts; it fails while a chunk is open
@@ -59,19 +64,36 @@ impl Accumulator {
         }
     }
 
-    /// Closes the current chunk: its sums go into the exact run totals.
+    /// Closes the current chunk: its sums go into the exact run totals. Its values
+    /// may still wait in the block; see [`Self::flush`].
     pub fn end_chunk(&mut self) {
-        self.block.flush(&mut self.sketches);
         self.moments.absorb_chunk(&self.bank);
         self.bank.reset();
+    }
+
+    /// Counts the draws waiting in the block into the sketches. Required before the
+    /// sketches are read, before merging and before serializing.
+    pub fn flush(&mut self) {
+        self.block.flush(&mut self.sketches);
+    }
+
+    /// Panics unless every value added is counted in the sketches: reading a
+    /// sketch that lags behind would silently drop draws.
+    fn assert_flushed(&self) {
+        assert!(
+            self.block.buffered() == 0,
+            "Accumulator::flush must be called before its sketches are read"
+        );
     }
 
     /// Adds another accumulator of the same series (exact, order-independent).
     pub fn merge(&mut self, other: &Accumulator) {
         assert!(
-            self.block.buffered() == 0 && other.block.buffered() == 0,
+            self.bank.count() == 0 && other.bank.count() == 0,
             "merge only after end_chunk"
         );
+        self.flush();
+        other.assert_flushed();
         self.moments
             .merge(&other.moments)
             .expect("accumulators of one run share series and shifts");
@@ -96,6 +118,7 @@ impl Accumulator {
 
     /// The summary of series `i` with central intervals at `levels`.
     pub fn summary(&self, i: usize, levels: &[f64]) -> Summary {
+        self.assert_flushed();
         Summary::from_parts(
             self.draws(),
             self.moments.mean(i),
@@ -114,11 +137,13 @@ impl Accumulator {
     /// Whether any sketch had to collapse buckets (accuracy then holds only above
     /// the collapsed range).
     pub fn any_sketch_collapsed(&self) -> bool {
+        self.assert_flushed();
         self.sketches.iter().any(QuantileSketch::collapsed)
     }
 
     /// The sketch of series `i`.
     pub fn sketch(&self, i: usize) -> &QuantileSketch {
+        self.assert_flushed();
         &self.sketches[i]
     }
 
@@ -166,7 +191,7 @@ impl Serialize for Accumulator {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if self.block.buffered() != 0 || self.bank.count() != 0 {
             return Err(serde::ser::Error::custom(
-                "accumulator has an open chunk; serialize only after end_chunk",
+                "accumulator has an open chunk or unflushed draws; serialize only after end_chunk and flush",
             ));
         }
         AccumulatorRef {
@@ -231,6 +256,7 @@ mod tests {
             acc.add_draw(&[1.0 + x.sin(), -2.0 + 0.1 * x.cos(), x * 1e-3]);
         }
         acc.end_chunk();
+        acc.flush();
         acc
     }
 

@@ -58,7 +58,9 @@ impl SketchBlock {
             capacity,
             multiplier,
             anchors: typical.iter().map(|&x| anchor_of(multiplier, x)).collect(),
-            codes: vec![0; series * stride],
+            // Allocated at the first push, so that an unused block (a template
+            // cloned for every worker) costs nothing.
+            codes: Vec::new(),
             stride,
             tile: vec![0; series * TILE],
             span_lo: vec![0; series],
@@ -77,6 +79,9 @@ impl SketchBlock {
     #[inline]
     pub(crate) fn push(&mut self, values: &[f64]) -> bool {
         debug_assert!(self.buffered < self.capacity, "flush a full block first");
+        if self.codes.is_empty() {
+            self.codes = vec![0; self.series * self.stride];
+        }
         debug_assert_eq!(values.len(), self.series);
         let t = self.buffered % TILE;
         let row = &mut self.tile[t * self.series..][..self.series];

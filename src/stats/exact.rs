@@ -143,6 +143,7 @@ mod tests {
             acc.end_chunk();
             exact.store_chunk(k, chunk);
         }
+        acc.flush();
         let sums = exact.summaries(&acc, &[0.9], 2);
         all.sort_by(f64::total_cmp);
         // ceil(0.05 * 3000) = 150th smallest, ceil(0.95 * 3000) = 2850th.
