@@ -11,6 +11,8 @@
 
 use statrs::function::{beta::inv_beta_reg, erf};
 
+pub use super::normal::std_normal_quantile;
+
 /// Distribution family and arguments, as written in a config, before validation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DistSpec {
@@ -164,12 +166,6 @@ fn mode_inside(min: f64, mode: f64, max: f64) -> Result<(), DistError> {
     } else {
         Err(DistError::ModeOutside { min, mode, max })
     }
-}
-
-/// Standard normal quantile Φ⁻¹(u), accurate to a few ulps (via `erfc⁻¹`).
-#[inline]
-pub fn std_normal_quantile(u: f64) -> f64 {
-    -std::f64::consts::SQRT_2 * erf::erfc_inv(2.0 * u)
 }
 
 /// Standard normal CDF Φ(x).
