@@ -323,7 +323,9 @@ impl Dist {
                     max - ((1.0 - u) * right_area).sqrt()
                 }
             }
-            Kind::Normal { mean, sd } => mean + sd * std_normal_quantile(u),
+            Kind::Normal { .. } | Kind::LogNormal { .. } => {
+                self.quantile_from_z(std_normal_quantile(u))
+            }
             Kind::TruncatedNormal {
                 mean,
                 sd,
@@ -332,7 +334,6 @@ impl Dist {
                 min,
                 max,
             } => (mean + sd * std_normal_quantile(cdf_lo + u * cdf_width)).clamp(*min, *max),
-            Kind::LogNormal { mu, sigma } => (mu + sigma * std_normal_quantile(u)).exp(),
             Kind::Beta {
                 alpha,
                 beta,
@@ -343,6 +344,28 @@ impl Dist {
                 use statrs::distribution::ContinuousCDF;
                 gamma.inverse_cdf(u)
             }
+        }
+    }
+
+    /// Whether the quantile depends on `u` only through the standard normal score
+    /// `z = Φ⁻¹(u)` (normal and lognormal, not truncated), so that entities reading
+    /// one shared variate through different such distributions can share `z`.
+    #[inline]
+    pub fn reads_z(&self) -> bool {
+        matches!(self.kind, Kind::Normal { .. } | Kind::LogNormal { .. })
+    }
+
+    /// The value at standard normal score `z`. With `z = std_normal_quantile(u)` it
+    /// equals `self.quantile(u)` bit for bit ([`Self::quantile`] goes through it).
+    ///
+    /// # Panics
+    /// If [`Self::reads_z`] is false.
+    #[inline]
+    pub fn quantile_from_z(&self, z: f64) -> f64 {
+        match self.kind {
+            Kind::Normal { mean, sd } => mean + sd * z,
+            Kind::LogNormal { mu, sigma } => (mu + sigma * z).exp(),
+            _ => unreachable!("quantile_from_z on a distribution that does not read z"),
         }
     }
 
