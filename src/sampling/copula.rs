@@ -25,7 +25,8 @@
 //! parameters have a variate (a province without cities has no variate of a
 //! province-scoped city parameter) correlates those present, with the sub-matrix.
 
-use super::dist::{std_normal_cdf, std_normal_quantile};
+use super::dist::std_normal_cdf;
+use super::normal::std_normal_quantile;
 use super::plan::{ParamPlan, SamplingPlan, Scope};
 use crate::model::{Level, Network, Param};
 

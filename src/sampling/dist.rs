@@ -11,6 +11,8 @@
 
 use statrs::function::{beta::inv_beta_reg, erf};
 
+pub use super::normal::std_normal_quantile;
+
 /// Distribution family and arguments, as written in a config, before validation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DistSpec {
@@ -164,12 +166,6 @@ fn mode_inside(min: f64, mode: f64, max: f64) -> Result<(), DistError> {
     } else {
         Err(DistError::ModeOutside { min, mode, max })
     }
-}
-
-/// Standard normal quantile Φ⁻¹(u), accurate to a few ulps (via `erfc⁻¹`).
-#[inline]
-pub fn std_normal_quantile(u: f64) -> f64 {
-    -std::f64::consts::SQRT_2 * erf::erfc_inv(2.0 * u)
 }
 
 /// Standard normal CDF Φ(x).
@@ -327,7 +323,9 @@ impl Dist {
                     max - ((1.0 - u) * right_area).sqrt()
                 }
             }
-            Kind::Normal { mean, sd } => mean + sd * std_normal_quantile(u),
+            Kind::Normal { .. } | Kind::LogNormal { .. } => {
+                self.quantile_from_z(std_normal_quantile(u))
+            }
             Kind::TruncatedNormal {
                 mean,
                 sd,
@@ -336,7 +334,6 @@ impl Dist {
                 min,
                 max,
             } => (mean + sd * std_normal_quantile(cdf_lo + u * cdf_width)).clamp(*min, *max),
-            Kind::LogNormal { mu, sigma } => (mu + sigma * std_normal_quantile(u)).exp(),
             Kind::Beta {
                 alpha,
                 beta,
@@ -347,6 +344,28 @@ impl Dist {
                 use statrs::distribution::ContinuousCDF;
                 gamma.inverse_cdf(u)
             }
+        }
+    }
+
+    /// Whether the quantile depends on `u` only through the standard normal score
+    /// `z = Φ⁻¹(u)` (normal and lognormal, not truncated), so that entities reading
+    /// one shared variate through different such distributions can share `z`.
+    #[inline]
+    pub fn reads_z(&self) -> bool {
+        matches!(self.kind, Kind::Normal { .. } | Kind::LogNormal { .. })
+    }
+
+    /// The value at standard normal score `z`. With `z = std_normal_quantile(u)` it
+    /// equals `self.quantile(u)` bit for bit ([`Self::quantile`] goes through it).
+    ///
+    /// # Panics
+    /// If [`Self::reads_z`] is false.
+    #[inline]
+    pub fn quantile_from_z(&self, z: f64) -> f64 {
+        match self.kind {
+            Kind::Normal { mean, sd } => mean + sd * z,
+            Kind::LogNormal { mu, sigma } => (mu + sigma * z).exp(),
+            _ => unreachable!("quantile_from_z on a distribution that does not read z"),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod design;
 pub mod dist;
 pub mod engine;
 pub mod lhs;
+pub mod normal;
 pub mod plan;
 pub mod sobol;
 pub mod stream;

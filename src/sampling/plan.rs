@@ -2,6 +2,7 @@
 
 use super::copula::Copula;
 use super::dist::{Dist, Support};
+use super::normal::std_normal_quantile;
 use crate::model::{Level, Network, Param, ParamValues};
 
 /// Which entities share one underlying random variate.
@@ -79,12 +80,28 @@ impl ParamPlan {
         values: &mut ParamValues,
     ) -> Result<(), RangeError> {
         let out = values.get_mut(self.param);
+        // Entities of a shared scope that read one variate through different normal or
+        // lognormal distributions (a per-city mean, say) need the same z = Φ⁻¹(u):
+        // it is computed once per run of such entities on one variate. Entities of a
+        // group are contiguous in the bundled tables; were they not, z would only be
+        // computed more often, never differently.
+        let shares_z = self.scope != Scope::Own;
+        let (mut z_variate, mut z) = (u32::MAX, f64::NAN);
         for e in 0..out.len() {
             if let Some(twin) = self.same_as[e] {
                 out[e] = out[twin as usize];
                 continue;
             }
-            let mut x = self.dists[e].quantile(uniforms[self.variate_of[e] as usize]);
+            let (d, v) = (&self.dists[e], self.variate_of[e]);
+            let u = uniforms[v as usize];
+            let mut x = if shares_z && d.reads_z() {
+                if z_variate != v {
+                    (z_variate, z) = (v, std_normal_quantile(u));
+                }
+                d.quantile_from_z(z)
+            } else {
+                d.quantile(u)
+            };
             if let Some(affine) = &self.affine {
                 let (scale, shift) = affine[e];
                 x = x.mul_add(scale, shift);
@@ -532,6 +549,122 @@ mod tests {
         let mut values = ParamValues::new(&net);
         p.apply(&net, &[0.25, 0.75], &mut values).unwrap();
         assert_eq!(values.get(Param::EvStock), &[125.0, 175.0, 175.0]);
+    }
+
+    /// Each entity's value computed on its own: its distribution's quantile at its
+    /// variate, then the scenario's affine change.
+    fn straightforward(plan: &ParamPlan, u: &[f64]) -> Vec<u64> {
+        (0..plan.dists.len())
+            .map(|e| {
+                let x = plan.dists[e].quantile(u[plan.variate_of[e] as usize]);
+                let (scale, shift) = plan.affine.as_ref().map_or((1.0, 0.0), |a| a[e]);
+                x.mul_add(scale, shift).to_bits()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_shared_normal_score_gives_the_per_entity_values_bit_for_bit() {
+        // Cities of a province are not contiguous here (a, c in A; b, d in B), and the
+        // distributions differ per city, mixing families that read z with one that
+        // does not, plus twins.
+        let provinces = vec![Province { id: "A".into() }, Province { id: "B".into() }];
+        let city = |id: &str, province| City {
+            id: id.into(),
+            name: id.into(),
+            province,
+            tier: "t".into(),
+            advanced: false,
+        };
+        let net = Network::new(
+            provinces,
+            vec![
+                city("a", 0),
+                city("b", 1),
+                city("c", 0),
+                city("d", 1),
+                city("e", 0),
+            ],
+            Vec::new(),
+        );
+        let lognormal = |mu| Dist::new(DistSpec::LogNormal { mu, sigma: 0.3 }).unwrap();
+        let normal = |mean| {
+            Dist::new(DistSpec::Normal {
+                mean,
+                sd: 0.1 * mean,
+                min: None,
+                max: None,
+            })
+            .unwrap()
+        };
+        let truncated = Dist::new(DistSpec::Normal {
+            mean: 5.0,
+            sd: 2.0,
+            min: Some(0.0),
+            max: None,
+        })
+        .unwrap();
+        let shared = |p: Param| match p {
+            Param::EvStock => Some((
+                Scope::Global,
+                vec![
+                    lognormal(9.0),
+                    lognormal(10.0),
+                    truncated.clone(),
+                    lognormal(9.0),
+                    normal(7e3),
+                ],
+            )),
+            Param::VktKm => Some((
+                Scope::Province,
+                vec![
+                    normal(12e3),
+                    lognormal(9.5),
+                    normal(15e3),
+                    truncated.clone(),
+                    lognormal(9.6),
+                ],
+            )),
+            _ => None,
+        };
+        let entries = Param::ALL
+            .into_iter()
+            .map(|p| {
+                let n = net.count(p.level());
+                let (scope, dists) = shared(p).unwrap_or_else(|| {
+                    (
+                        Scope::Global,
+                        vec![Dist::new(DistSpec::Fixed { value: 0.5 }).unwrap(); n],
+                    )
+                });
+                (scope, dists, vec![false; n])
+            })
+            .collect();
+        let base = SamplingPlan::new(&net, entries);
+        let variant = base
+            .variant(&[(
+                Param::EvStock,
+                vec![1, 4],
+                Change::Affine {
+                    scale: 1.5,
+                    shift: 2.0,
+                },
+            )])
+            .unwrap();
+        let mut values = ParamValues::new(&net);
+        for u in [[0.3, 0.7, 0.01], [0.5, 0.999, 1e-9], [0.92, 0.08, 0.5]] {
+            for plan in [&base, &variant] {
+                plan.apply(&net, &u, &mut values).unwrap();
+                for p in [Param::EvStock, Param::VktKm] {
+                    let bits: Vec<u64> = values.get(p).iter().map(|x| x.to_bits()).collect();
+                    assert_eq!(
+                        bits,
+                        straightforward(&plan.params[p.index()], &u),
+                        "{p:?} at {u:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
