@@ -122,10 +122,15 @@ impl SketchBlock {
             r => r,
         };
         let first = self.buffered - rows;
+        let mut line = [0u16; TILE];
         for (i, codes) in self.codes.chunks_exact_mut(self.stride).enumerate() {
-            for (t, code) in codes[first..first + rows].iter_mut().enumerate() {
+            // Gathered first and stored as one block: a few wide stores per cache
+            // line instead of one per code keeps the store buffer from filling while
+            // the line is fetched.
+            for (t, code) in line[..rows].iter_mut().enumerate() {
                 *code = self.tile[t * self.series + i];
             }
+            codes[first..first + rows].copy_from_slice(&line[..rows]);
         }
     }
 
