@@ -442,6 +442,38 @@ impl Store {
     }
 
     fn merge(&mut self, other: &Store, cap: usize) {
+        let Some((lo, hi)) = other.extent() else {
+            return;
+        };
+        if self.extent().is_none() && !self.collapsed {
+            *self = other.clone();
+            return;
+        }
+        // Widen the window to cover `other` (adding zero counts), then add the
+        // counts slot by slot unless either side has collapsed.
+        self.add_n(hi, 0, cap);
+        self.add_n(lo, 0, cap);
+        let covered = self.slot(lo) < self.counts.len() && self.slot(hi) < self.counts.len();
+        if covered && !self.collapsed && !other.collapsed {
+            let from = other.slot(lo);
+            let to = self.slot(lo);
+            let len = (hi - lo) as usize + 1;
+            for (j, (mine, &theirs)) in self.counts[to..to + len]
+                .iter_mut()
+                .zip(&other.counts[from..from + len])
+                .enumerate()
+            {
+                let (sum, wrapped) = mine.overflowing_add(theirs);
+                *mine = sum;
+                if wrapped {
+                    *self.carries.entry(lo + j as i32).or_default() += 1;
+                }
+            }
+            for (&idx, &carried) in &other.carries {
+                *self.carries.entry(idx).or_default() += carried;
+            }
+            return;
+        }
         // Highest first, so a collapsing merge settles its window at once.
         let (lo, counts) = other.trimmed();
         for (j, &c) in counts.iter().enumerate().rev() {
