@@ -32,7 +32,7 @@ fn bench_config(c: &mut Criterion, name: &str, path: &str, draws: u64) {
 
 fn pipeline(c: &mut Criterion) {
     bench_config(c, "example", "configs/example.toml", 50_000);
-    bench_config(c, "china-285", "configs/china-285.toml", 4_096);
+    bench_config(c, "china-285", "configs/china-285.toml", 16_384);
 }
 
 criterion_group!(benches, pipeline);

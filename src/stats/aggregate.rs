@@ -289,6 +289,15 @@ mod tests {
         let json = serde_json::to_string(&filled(0..10)).unwrap();
         let bad = json.replacen("\"at_or_above\":[", "\"at_or_above\":[99,", 1);
         assert!(serde_json::from_str::<Accumulator>(&bad).is_err());
+        // Closed chunks whose values still wait in the block are not serialized
+        // (nor read) until flushed.
+        let mut acc = Accumulator::new(vec![1.0, -2.0, 0.5], vec![(1, -1.5)]);
+        acc.add_draw(&[1.0, 2.0, 3.0]);
+        acc.end_chunk();
+        assert!(serde_json::to_string(&acc).is_err());
+        acc.flush();
+        assert_eq!(acc.sketch(2).count(), 1);
+        assert!(serde_json::to_string(&acc).is_ok());
         let other = Accumulator::new(vec![1.0, -2.0, 0.25], vec![(1, -1.5)]);
         assert!(!filled(0..10).is_compatible(&other));
     }

@@ -27,8 +27,11 @@
 //!
 //! Memory is independent of the number of draws: per series, a few
 //! partials per exact sum and a bucket array proportional to the log-range
-//! of the values (about 1,700 buckets, 14 KiB, for a lognormal with σ =
-//! 0.3), capped at [`sketch::DEFAULT_MAX_BUCKETS`] per sign.
+//! of the values (about 1,700 buckets of 16-bit counts, 3.4 KiB, for a
+//! lognormal with σ = 0.3; counts past 65,535 carry exactly into a small
+//! map), capped at [`sketch::DEFAULT_MAX_BUCKETS`] per sign. An accumulator
+//! also holds one block of coded draws (2 bytes per series and draw, see
+//! `block.rs`).
 //!
 //! # Accuracy
 //!
