@@ -308,7 +308,7 @@ pub fn write(
         path: path.to_path_buf(),
         source,
     };
-    let bytes = serde_json::to_vec(&CheckpointRef {
+    let state = CheckpointRef {
         format: FORMAT,
         format_version: FORMAT_VERSION,
         identity,
@@ -316,14 +316,18 @@ pub fn write(
         done_chunks,
         convergence,
         accumulator,
-    })
-    .map_err(|e| io(std::io::Error::other(e)))?;
+    };
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(CHECKPOINT_FILE);
-    crate::output::write_file_atomically(dir, name, &bytes).map_err(|e| match e {
+    // Streamed to the file: the state of the 285-city default is tens of MB of
+    // JSON, which would otherwise add to the run's peak memory at every checkpoint.
+    crate::output::write_file_atomically_with(dir, name, |w| {
+        serde_json::to_writer(w, &state).map_err(std::io::Error::other)
+    })
+    .map_err(|e| match e {
         crate::output::OutputError::Io { source, .. } => io(source),
         other => io(std::io::Error::other(other.to_string())),
     })?;

@@ -469,24 +469,21 @@ fn partial_name(name: &str) -> String {
     format!(".{name}.partial-{}", std::process::id())
 }
 
-/// Writes `bytes` to `dir/.name.partial-<pid>`, fsyncs, renames to `dir/name`
-/// and fsyncs the folder; `name` must be one of the run's files (so that stale
-/// temporary files are recognized and cleaned up).
-pub(crate) fn write_file_atomically(
+/// Writes what `fill` writes to `dir/.name.partial-<pid>` (buffered, so that a
+/// large file is streamed rather than held in memory), fsyncs, renames to
+/// `dir/name` and fsyncs the folder; `name` must be one of the run's files (so that
+/// stale temporary files are recognized and cleaned up).
+pub(crate) fn write_file_atomically_with(
     dir: &Path,
     name: &str,
-    bytes: &[u8],
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<PathBuf, OutputError> {
-    write_atomically(dir, name, bytes)
-}
-
-/// Writes `bytes` to `dir/.name.partial-<pid>`, fsyncs, renames to `dir/name`.
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
     let target = dir.join(name);
     let temp = dir.join(partial_name(name));
     let result = (|| -> std::io::Result<()> {
-        let mut file = File::create(&temp)?;
-        file.write_all(bytes)?;
+        let mut writer = std::io::BufWriter::new(File::create(&temp)?);
+        fill(&mut writer)?;
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         drop(file);
         fs::rename(&temp, &target)
@@ -500,6 +497,12 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Out
     }
     sync_dir(dir)?;
     Ok(target)
+}
+
+/// Writes `bytes` to `dir/.name.partial-<pid>`, fsyncs, renames to `dir/name`
+/// and fsyncs the folder (see [`write_file_atomically_with`]).
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
+    write_file_atomically_with(dir, name, |w| w.write_all(bytes))
 }
 
 /// Makes the rename durable by syncing the folder (Unix only).
