@@ -230,20 +230,12 @@ pub fn inverted_cdf_rank(q: f64, n: u64) -> u64 {
 /// run's thousands of stores are far larger than the caches, and each value's
 /// count is a random access into one of them, so a narrow store means fewer
 /// cache lines to fetch per value.
-///
-/// Buckets far outside the window are counted in `outliers` instead of widening
-/// it: a scenario delta that is usually 1e3 but sometimes a rounding residue of
-/// 1e-12 would otherwise need a window of some 30,000 mostly empty buckets, which
-/// keeps widening as rarer residues turn up. Where the buckets are kept never
-/// changes the counts, their canonical form or any quantile.
 #[derive(Clone, Debug, Default)]
 struct Store {
     offset: i32,
     counts: Vec<u16>,
     /// Multiples of 2^16 carried out of `counts`, by bucket index.
     carries: BTreeMap<i32, u64>,
-    /// Full counts of buckets outside the window (none once collapsed).
-    outliers: BTreeMap<i32, u64>,
     collapsed: bool,
 }
 
@@ -319,7 +311,6 @@ impl Store {
 
     /// Replaces the window by full counts `wide` starting at bucket `offset`.
     fn set_wide(&mut self, offset: i32, wide: &[u64]) {
-        self.outliers.clear();
         self.offset = offset;
         self.counts = wide.iter().map(|&c| c as u16).collect();
         self.carries = wide
@@ -343,65 +334,35 @@ impl Store {
         Some((first, last))
     }
 
-    /// First and last indices with a non-zero count in the window.
-    fn window_extent(&self) -> Option<(i32, i32)> {
+    /// First and last indices with a non-zero count.
+    fn extent(&self) -> Option<(i32, i32)> {
         let (a, b) = self.extent_slots()?;
         Some((self.offset + a as i32, self.offset + b as i32))
     }
 
-    /// First and last indices with a non-zero count, outliers included.
-    fn extent(&self) -> Option<(i32, i32)> {
-        let first = [
-            self.window_extent().map(|e| e.0),
-            self.outliers.keys().next().copied(),
-        ];
-        let last = [
-            self.window_extent().map(|e| e.1),
-            self.outliers.keys().next_back().copied(),
-        ];
-        Some((
-            first.into_iter().flatten().min()?,
-            last.into_iter().flatten().max()?,
-        ))
-    }
-
-    /// The non-zero part of the store: (index of first element, full counts).
+    /// The non-zero part of the window: (index of first element, full counts).
     fn trimmed(&self) -> (i32, Vec<u64>) {
-        let Some((first, last)) = self.extent() else {
-            return (0, Vec::new());
-        };
-        let mut wide = vec![0u64; (i64::from(last) - i64::from(first) + 1) as usize];
-        if let Some((a, b)) = self.extent_slots() {
-            let at = (self.offset + a as i32 - first) as usize;
-            for (w, &c) in wide[at..].iter_mut().zip(&self.counts[a..=b]) {
-                *w = u64::from(c);
+        match self.extent_slots() {
+            Some((a, b)) => {
+                let first = self.offset + a as i32;
+                let mut wide: Vec<u64> = self.counts[a..=b].iter().map(|&c| u64::from(c)).collect();
+                for (&idx, &carried) in &self.carries {
+                    wide[(idx - first) as usize] += carried << 16;
+                }
+                (first, wide)
             }
+            None => (0, Vec::new()),
         }
-        for (&idx, &carried) in &self.carries {
-            wide[(idx - first) as usize] += carried << 16;
-        }
-        for (&idx, &count) in &self.outliers {
-            wide[(idx - first) as usize] += count;
-        }
-        (first, wide)
     }
 
     fn total(&self) -> u64 {
-        self.wide().iter().sum::<u64>() + self.outliers.values().sum::<u64>()
+        self.wide().iter().sum()
     }
 
     #[cold]
     #[inline(never)]
     fn add_slow(&mut self, idx: i32, n: u64, cap: usize) {
         if self.collapsed {
-            self.add_collapsed(idx, n, cap);
-            return;
-        }
-        let (all_lo, all_hi) = self
-            .extent()
-            .map_or((idx, idx), |(a, b)| (a.min(idx), b.max(idx)));
-        if (i64::from(all_hi) - i64::from(all_lo) + 1) as usize > cap {
-            self.collapse_into(all_hi, cap);
             self.add_collapsed(idx, n, cap);
             return;
         }
@@ -414,17 +375,11 @@ impl Store {
             None => (idx, idx),
         };
         let span = (i64::from(hi) - i64::from(lo) + 1) as usize;
-        let far = span > 2 * self.counts.len().max(1024);
-        if old.is_some() && far && self.outliers.len() < self.counts.len() / 8 + 16 {
-            if n > 0 {
-                *self.outliers.entry(idx).or_default() += n;
-            }
+        if span > cap {
+            self.collapse_into(hi, cap);
+            self.add_collapsed(idx, n, cap);
             return;
         }
-        // Too many outliers, or a bucket close enough: widen the window over
-        // everything, outliers included.
-        let (lo, hi) = if far { (all_lo, all_hi) } else { (lo, hi) };
-        let span = (i64::from(hi) - i64::from(lo) + 1) as usize;
         // Geometric slack keeps regrowth amortized; most of it goes on the
         // side that just grew. The window never exceeds the cap, so the
         // collapse decision above depends on data, not on slack.
@@ -445,12 +400,6 @@ impl Store {
         }
         self.counts = counts;
         self.offset = new_offset;
-        let inside = self.offset..=self.offset + (self.counts.len() as i32 - 1);
-        let moved: Vec<(i32, u64)> = self.outliers.range(inside).map(|(&k, &c)| (k, c)).collect();
-        for (k, c) in moved {
-            self.outliers.remove(&k);
-            self.add_at((k - self.offset) as usize, c);
-        }
         self.add_at((i64::from(idx) - i64::from(new_offset)) as usize, n);
     }
 
@@ -458,11 +407,9 @@ impl Store {
     fn collapse_into(&mut self, top: i32, cap: usize) {
         let floor = top - (cap as i32 - 1);
         let mut folded = vec![0u64; cap];
-        let window = self.wide().into_iter().enumerate();
-        let window = window.map(|(j, c)| (self.offset + j as i32, c));
-        for (idx, c) in window.chain(self.outliers.iter().map(|(&k, &c)| (k, c))) {
+        for (j, c) in self.wide().into_iter().enumerate() {
             if c != 0 {
-                let k = idx.max(floor);
+                let k = (self.offset + j as i32).max(floor);
                 folded[(k - floor) as usize] += c;
             }
         }
@@ -495,21 +442,13 @@ impl Store {
     }
 
     fn merge(&mut self, other: &Store, cap: usize) {
-        if other.extent().is_none() {
+        let Some((lo, hi)) = other.extent() else {
             return;
-        }
+        };
         if self.extent().is_none() && !self.collapsed {
             *self = other.clone();
             return;
         }
-        if !other.collapsed {
-            for (&idx, &count) in &other.outliers {
-                self.add_n(idx, count, cap);
-            }
-        }
-        let Some((lo, hi)) = other.window_extent() else {
-            return;
-        };
         // Widen the window to cover `other` (adding zero counts), then add the
         // counts slot by slot unless either side has collapsed.
         self.add_n(hi, 0, cap);
@@ -535,11 +474,11 @@ impl Store {
             }
             return;
         }
-        // Highest first, so a collapsing merge settles its window at once (the
-        // outliers are in already).
-        for (j, c) in other.wide().into_iter().enumerate().rev() {
+        // Highest first, so a collapsing merge settles its window at once.
+        let (lo, counts) = other.trimmed();
+        for (j, &c) in counts.iter().enumerate().rev() {
             if c != 0 {
-                self.add_n(other.offset + j as i32, c, cap);
+                self.add_n(lo + j as i32, c, cap);
             }
         }
     }
@@ -827,7 +766,6 @@ impl QuantileSketch {
             + (self.positive.counts.capacity() + self.negative.counts.capacity())
                 * std::mem::size_of::<u16>()
             + (self.positive.carries.len() + self.negative.carries.len()) * 32
-            + (self.positive.outliers.len() + self.negative.outliers.len()) * 32
     }
 
     /// The inverted-CDF quantile of level `q ∈ [0, 1]` (see
@@ -1273,52 +1211,6 @@ mod tests {
         assert!(c.collapsed());
         assert_eq!(c.positive.total(), 70_001);
         assert_eq!(c.positive.trimmed().1.first(), Some(&70_000));
-    }
-
-    /// Rare values far from the bulk are kept as outliers, not by widening the
-    /// window, and nothing observable depends on it: canonical form, quantiles,
-    /// merges and serialization are those of the same values in any order.
-    #[test]
-    fn far_outliers_stay_sparse_and_change_nothing_observable() {
-        let mut values: Vec<f64> = (0..20_000)
-            .map(|i| 1e3 * (1.0 + 0.5 * ((i as f64) * 0.618_033_988_7).fract()))
-            .collect();
-        for k in 0..40 {
-            values.push(1e-12 * (1.0 + k as f64));
-            values.push(-3e-14 * (1.0 + k as f64));
-        }
-        values.push(7e15);
-        let mut forward = QuantileSketch::new();
-        forward.extend_from_slice(&values);
-        assert!(!forward.positive.outliers.is_empty());
-        assert!(forward.positive.counts.len() < 4096, "window stayed narrow");
-        let mut backward = QuantileSketch::new();
-        values.iter().rev().for_each(|&x| backward.insert(x));
-        assert_eq!(forward, backward);
-        let (left, right) = values.split_at(values.len() / 3);
-        let mut merged = QuantileSketch::new();
-        merged.extend_from_slice(right);
-        let mut other = QuantileSketch::new();
-        other.extend_from_slice(left);
-        merged.merge(&other).unwrap();
-        assert_eq!(merged, forward);
-        let json = serde_json::to_string(&forward).unwrap();
-        let back: QuantileSketch = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, forward);
-        let mut sorted = values.clone();
-        sorted.sort_by(f64::total_cmp);
-        for q in QS {
-            let exact = exact_quantile(&sorted, q);
-            let got = forward.quantile(q);
-            assert!(
-                (got - exact).abs() <= 0.001 * exact.abs(),
-                "q {q}: {got} vs {exact}"
-            );
-        }
-        assert_eq!(
-            forward.positive.total() + forward.negative.total(),
-            values.len() as u64
-        );
     }
 
     #[test]
