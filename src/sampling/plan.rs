@@ -498,15 +498,18 @@ mod tests {
     use crate::model::{City, Network, Province};
     use crate::sampling::DistSpec;
 
-    fn network() -> Network {
-        let provinces = vec![Province { id: "A".into() }, Province { id: "B".into() }];
-        let city = |id: &str, province| City {
+    fn city(id: &str, province: usize) -> City {
+        City {
             id: id.into(),
             name: id.into(),
             province,
             tier: "t".into(),
             advanced: false,
-        };
+        }
+    }
+
+    fn network() -> Network {
+        let provinces = vec![Province { id: "A".into() }, Province { id: "B".into() }];
         Network::new(
             provinces,
             vec![city("a", 0), city("b", 1), city("c", 1)],
@@ -569,13 +572,6 @@ mod tests {
         // distributions differ per city, mixing families that read z with one that
         // does not, plus twins.
         let provinces = vec![Province { id: "A".into() }, Province { id: "B".into() }];
-        let city = |id: &str, province| City {
-            id: id.into(),
-            name: id.into(),
-            province,
-            tier: "t".into(),
-            advanced: false,
-        };
         let net = Network::new(
             provinces,
             vec![

@@ -5,10 +5,10 @@
 //! own sketch. Counting a value the moment it is produced touches a different
 //! sketch per value, so every count is a cache miss. Instead, [`SketchBlock::push`]
 //! maps each value to its bucket at once (arithmetic on values that are already in
-//! registers) and stores a 16-bit [`BucketCode`] in a draw-major buffer, a quarter
-//! of the size of the values themselves; [`SketchBlock::flush`] then counts the
-//! block series by series, so one sketch's buckets stay in cache while its codes
-//! are counted. The counts are the same integers as inserting value by value, so
+//! registers) and keeps a 16-bit [`BucketCode`], a quarter of the size of the value.
+//! Codes go draw by draw into a small tile, which is transposed every `TILE` draws
+//! into a series-major block; [`SketchBlock::flush`] then counts the block series
+//! by series, so one sketch's buckets stay in cache while its codes are counted. The counts are the same integers as inserting value by value, so
 //! the sketches (and everything read from them) are unchanged bit for bit.
 
 use super::QuantileSketch;
@@ -20,8 +20,9 @@ const TILE: usize = 32;
 
 /// A block of coded draws awaiting their sketches.
 ///
-/// Invariant: `codes` holds `buffered` rows of `series` codes, and `min`/`max` the
-/// exact extremes of each series over those rows (`±∞` when empty).
+/// Invariant: the `buffered` draws' codes are in `codes` (whole tiles) and `tile`
+/// (the last `buffered % TILE` draws), and `min`/`max` hold the exact extremes of
+/// each series over them (`±∞` when empty).
 #[derive(Clone, Debug)]
 pub(crate) struct SketchBlock {
     series: usize,
@@ -31,7 +32,7 @@ pub(crate) struct SketchBlock {
     anchors: Vec<i32>,
     /// Series-major: `codes[i * stride + d]` is series `i` of buffered draw `d`.
     codes: Vec<u16>,
-    /// `capacity` rounded up to an odd multiple of 32 codes (one cache line), so
+    /// `capacity` rounded up to an odd multiple of `TILE` codes (one cache line), so
     /// that one draw's codes do not all fall in the same few cache sets.
     stride: usize,
     /// Draw-major codes of the last `buffered % TILE` draws (up to `TILE` rows of
@@ -52,7 +53,7 @@ impl SketchBlock {
     /// Each series' anchor is the bucket of its value in `typical`.
     pub(crate) fn new(typical: &[f64], multiplier: f64, capacity: usize) -> SketchBlock {
         let series = typical.len();
-        let stride = (capacity.div_ceil(32) | 1) * 32;
+        let stride = (capacity.div_ceil(TILE) | 1) * TILE;
         SketchBlock {
             series,
             capacity,

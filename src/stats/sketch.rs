@@ -271,17 +271,6 @@ impl Store {
         }
     }
 
-    /// Reads one count per cache line, so that the whole window is fetched with
-    /// independent (overlapping, prefetchable) loads before random-order counting.
-    #[inline]
-    fn warm(&self) {
-        let mut sink = 0u16;
-        for c in self.counts.iter().step_by(32) {
-            sink ^= *c;
-        }
-        std::hint::black_box(sink);
-    }
-
     /// The full count of window slot `j`.
     fn count_at(&self, j: usize) -> u64 {
         let carried = self.carries.get(&(self.offset + j as i32)).copied();
@@ -599,18 +588,7 @@ impl QuantileSketch {
         if x > self.max {
             self.max = x;
         }
-        let a = x.abs();
-        if a >= ZERO_THRESHOLD {
-            let idx = self.index(a);
-            let store = if x > 0.0 {
-                &mut self.positive
-            } else {
-                &mut self.negative
-            };
-            store.add(idx, self.max_buckets);
-        } else {
-            self.zero_count += 1;
-        }
+        self.add_to_bucket(x);
     }
 
     /// The mapping's multiplier: sketches with equal multipliers map every value
@@ -632,7 +610,6 @@ impl QuantileSketch {
         min: f64,
         max: f64,
     ) {
-        self.positive.warm();
         for code in codes {
             match code {
                 BucketCode::ESCAPED => {}
@@ -657,7 +634,9 @@ impl QuantileSketch {
     }
 
     /// Counts `x` in its bucket only (not in `count`, `min` or `max`): the
-    /// other half of [`add_coded`](Self::add_coded) for escaped values.
+    /// bucket half of [`insert`](Self::insert), and the other half of
+    /// [`add_coded`](Self::add_coded) for escaped values.
+    #[inline]
     pub(crate) fn add_to_bucket(&mut self, x: f64) {
         let a = x.abs();
         if a >= ZERO_THRESHOLD {
