@@ -165,3 +165,39 @@ fn sampled_values_equal_each_entitys_own_quantile_bit_for_bit() {
         }
     }
 }
+
+/// On the default dataset, every scenario delta is either exactly 0 or far above a
+/// rounding residue of its baseline value. Residues (1e-12 where the change is
+/// mathematically nil) would be reported as real, tiny deltas and would spread
+/// their series' sketches over thousands of buckets.
+#[test]
+fn scenario_deltas_are_exactly_zero_or_well_above_rounding() {
+    use evcarbon::sampling::{Design, SamplerKind};
+    let config =
+        evcarbon::config::load(&dataset().join("china-285.toml")).expect("default config is valid");
+    assert!(!config.scenarios.is_empty(), "the default has a scenario");
+    let per_model = config.model.layout().len();
+    let design = Design::new(SamplerKind::Mc, 11, config.plan.n_variates()).unwrap();
+    let mut variates = design.chunk(0, 0, 256);
+    let mut eval = Evaluator::new(&config.model, &config.plan, &config.scenarios);
+    let (mut zero, mut moved) = (0usize, 0usize);
+    for draw in 0..256 {
+        let out = eval.next_draw(&mut variates).expect("valid draw");
+        let (base, deltas) = out.split_at(per_model);
+        for (i, (&delta, &value)) in deltas.iter().zip(base.iter().cycle()).enumerate() {
+            if delta == 0.0 {
+                zero += 1;
+                continue;
+            }
+            moved += 1;
+            assert!(
+                delta.abs() > 1e-9 * value.abs(),
+                "draw {draw}, delta series {i}: {delta:e} against a baseline of {value:e} is a rounding residue"
+            );
+        }
+    }
+    assert!(
+        zero > 0 && moved > 0,
+        "{zero} zero and {moved} moved deltas"
+    );
+}

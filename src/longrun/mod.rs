@@ -1,9 +1,9 @@
 //! Long runs: stop at a target precision (`--until`), checkpoint, resume, interrupt.
 //!
 //! The run is cut into segments of chunks, each run by
-//! [`crate::sampling::PreparedRun::run_chunks`]
-//! and merged exactly into the run's accumulator; the set of finished chunks is
-//! tracked exactly ([`ChunkSet`]). Between segments the driver
+//! [`crate::sampling::PreparedRun::run_chunks_into`], which keeps aggregating into
+//! the run's accumulator (exactly, so the bits do not depend on the cut); the set
+//! of finished chunks is tracked exactly ([`ChunkSet`]). Between segments the driver
 //!
 //! - records a [`ConvergenceBlock`] and checks the stopping rule when a `--until`
 //!   block of [`Until::block_draws`] draws is complete (blocks are fixed ranges of
@@ -189,15 +189,14 @@ impl LongRun<'_> {
                 driver.checkpoint(&done, &convergence, &acc)?;
             }
             let (block, todo) = driver.next_segment(&done);
-            let segment =
-                prepared.run_chunks(&todo, self.interrupt, driver.pause_at(), self.exact)?;
-            if done.is_empty() {
-                // Nothing aggregated yet: take the segment's accumulator as is
-                // (saves a copy; merging into an empty one gives the same bits).
-                acc = segment.acc;
-            } else {
-                acc.merge(&segment.acc);
-            }
+            let segment = prepared.run_chunks_into(
+                acc,
+                &todo,
+                self.interrupt,
+                driver.pause_at(),
+                self.exact,
+            )?;
+            acc = segment.acc;
             done.union(&segment.done);
             if let (StopRule::Until(until), Some(b)) = (&self.rule, block) {
                 let (start, end) = driver.block_range(until, b);

@@ -35,11 +35,9 @@ pub enum ModelError {
 pub struct Scratch {
     sent_twh: Vec<f64>,
     imports_twh: Vec<f64>,
-    imported_emissions: Vec<f64>,
-    local_use_twh: Vec<f64>,
     own_pool_twh: Vec<f64>,
-    pool_emissions: Vec<f64>,
-    exported_t: Vec<f64>,
+    /// Σ E_c·i_c/(1−δ_c) over the province's cities: GWh drawn from its pool.
+    drawn_gwh: Vec<f64>,
     landed_t: Vec<f64>,
 }
 
@@ -49,11 +47,8 @@ impl Scratch {
         Scratch {
             sent_twh: vec![0.0; network.links().len()],
             imports_twh: vec![0.0; np],
-            imported_emissions: vec![0.0; np],
-            local_use_twh: vec![0.0; np],
             own_pool_twh: vec![0.0; np],
-            pool_emissions: vec![0.0; np],
-            exported_t: vec![0.0; np],
+            drawn_gwh: vec![0.0; np],
             landed_t: vec![0.0; np],
         }
     }
@@ -114,10 +109,7 @@ fn provincial_pools(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [
             gen_intensity[p]
         };
         s.imports_twh[p] = imports;
-        s.imported_emissions[p] = imported_emissions;
-        s.local_use_twh[p] = local_use;
         s.own_pool_twh[p] = own_pool;
-        s.pool_emissions[p] = pool_emissions;
         out[lay.province(PM::PoolIntensity, p)] = pool_intensity;
         out[lay.province(PM::ConsumptionIntensity, p)] = consumption_intensity;
     }
@@ -146,7 +138,7 @@ fn cities(
     let ev_extra = v.get(Param::EvExtraGPerKm);
     let ice_extra = v.get(Param::IceExtraGPerKm);
 
-    s.exported_t.fill(0.0);
+    s.drawn_gwh.fill(0.0);
     for (c, city) in net.cities().iter().enumerate() {
         let p = city.province;
         let local_use = generation[c].min(demand[c]);
@@ -182,7 +174,7 @@ fn cities(
         // nothing exports exactly zero burden, not a rounding residue.
         let territorial_t = energy_gwh * (1.0 - import_share) * own * at_plug;
         let exported_t = energy_gwh * import_share * pool * at_plug;
-        s.exported_t[p] += exported_t;
+        s.drawn_gwh[p] += energy_gwh * import_share * at_plug;
 
         out[lay.city(CM::ImportShare, c)] = import_share;
         out[lay.city(CM::SupplyIntensity, c)] = supply_intensity;
@@ -208,16 +200,20 @@ fn burden_landing(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f6
 
     s.landed_t.fill(0.0);
     for p in 0..net.provinces().len() {
-        let exported = s.exported_t[p];
-        if exported <= 0.0 || s.pool_emissions[p] <= 0.0 {
+        let pool_twh = s.own_pool_twh[p] + s.imports_twh[p];
+        if s.drawn_gwh[p] <= 0.0 || pool_twh <= 0.0 {
             continue;
         }
-        // ψ shares: each source's emissions over the pool's emissions.
-        let per_gram = exported / s.pool_emissions[p];
-        s.landed_t[p] += per_gram * s.own_pool_twh[p] * gen_intensity[p];
+        // Λ_r = Σ_c X_c·ψ_{p(c),r}. With X_c = drawn_c·P_p and
+        // ψ_{p,r} = sent_r·I_r / ((O_p+M_p)·P_p), P_p cancels: each source receives
+        // its share of the pool's energy times its own intensity. Computed this way,
+        // a source whose intensity a scenario leaves alone receives exactly the same
+        // burden, not the same up to a rounding residue.
+        let per_twh = s.drawn_gwh[p] / pool_twh;
+        s.landed_t[p] += per_twh * s.own_pool_twh[p] * gen_intensity[p];
         for &l in net.links_into(p) {
             let from = net.links()[l].from;
-            s.landed_t[from] += per_gram * s.sent_twh[l] * gen_intensity[from];
+            s.landed_t[from] += per_twh * s.sent_twh[l] * gen_intensity[from];
         }
     }
     for r in 0..net.provinces().len() {

@@ -264,7 +264,8 @@ pub struct PreparedRun<'r> {
 /// The outcome of [`PreparedRun::run_chunks`]: the chunks that were completed and
 /// their aggregate.
 pub struct Segment {
-    /// Aggregate of exactly the chunks in `done`.
+    /// Aggregate of exactly the chunks in `done` (plus, with
+    /// [`PreparedRun::run_chunks_into`], what the accumulator passed in held).
     pub acc: Accumulator,
     /// Chunks completed.
     pub done: ChunkSet,
@@ -293,7 +294,25 @@ impl PreparedRun<'_> {
         pause_at: Option<Instant>,
         exact: Option<&ExactDraws>,
     ) -> Result<Segment, SamplerError> {
+        self.run_chunks_into(self.template.clone(), chunks, stop, pause_at, exact)
+    }
+
+    /// [`Self::run_chunks`], aggregating into `acc` (an accumulator of this run,
+    /// flushed, holding none of `chunks`): the segment's `acc` is then `acc` plus
+    /// the chunks completed. One worker keeps drawing into `acc` itself, so a run
+    /// cut into many segments holds no more accumulators at once than a run of one
+    /// segment. Aggregation is exact and order-independent, so the bits are those
+    /// of merging a separate segment into `acc`.
+    pub fn run_chunks_into(
+        &self,
+        acc: Accumulator,
+        chunks: &[u64],
+        stop: &AtomicBool,
+        pause_at: Option<Instant>,
+        exact: Option<&ExactDraws>,
+    ) -> Result<Segment, SamplerError> {
         let run = self.run;
+        let base = Mutex::new(Some(acc));
         let next = AtomicUsize::new(0);
         let stop_after = AtomicUsize::new(usize::MAX);
         let stopped_early = AtomicBool::new(false);
@@ -303,7 +322,11 @@ impl PreparedRun<'_> {
         self.pool.scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|_| {
-                    let mut acc = self.template.clone();
+                    let taken = base
+                        .lock()
+                        .expect("no panics while holding the lock")
+                        .take();
+                    let mut acc = taken.unwrap_or_else(|| self.template.clone());
                     let mut eval = Evaluator::new(run.model, run.plan, run.scenarios);
                     let mut mine = Vec::new();
                     loop {
@@ -343,8 +366,13 @@ impl PreparedRun<'_> {
         if let Some(first_failure) = failures.into_iter().min_by_key(|e| e.draw) {
             return Err(first_failure.into());
         }
-        let mut results = results.into_inner().expect("workers finished").into_iter();
-        let (mut acc, mut done) = results.next().expect("at least one worker");
+        let mut results = results.into_inner().expect("workers finished");
+        // Merge into the fullest accumulator (the one that started from `acc`), so
+        // that its bucket windows need not be copied.
+        let fullest = (0..results.len())
+            .max_by_key(|&i| results[i].0.draws())
+            .expect("at least one worker");
+        let (mut acc, mut done) = results.swap_remove(fullest);
         for (other, chunks) in results {
             acc.merge(&other);
             done.extend(chunks);
