@@ -45,6 +45,9 @@ pub(crate) struct SketchBlock {
     span_hi: Vec<i32>,
     /// Values too far from their series' anchor to code: (series, value).
     escaped: Vec<(u32, f64)>,
+    /// Scratch for counting one series' codes, all zeros between uses
+    /// (allocated with `codes`).
+    hist: Option<Box<[u32; 1 << 16]>>,
     buffered: usize,
 }
 
@@ -71,6 +74,7 @@ impl SketchBlock {
             // Escapes are rare (a value more than γ^16383 ≈ 6e12 times larger or
             // smaller than its anchor); this room avoids allocating in the hot loop.
             escaped: Vec::with_capacity(series),
+            hist: None,
             buffered: 0,
         }
     }
@@ -82,6 +86,8 @@ impl SketchBlock {
         debug_assert!(self.buffered < self.capacity, "flush a full block first");
         if self.codes.is_empty() {
             self.codes = vec![0; self.series * self.stride];
+            let hist = vec![0u32; 1 << 16].into_boxed_slice();
+            self.hist = Some(hist.try_into().expect("2^16 counters"));
         }
         debug_assert_eq!(values.len(), self.series);
         let t = self.buffered % TILE;
@@ -151,13 +157,13 @@ impl SketchBlock {
         if !n.is_multiple_of(TILE) {
             self.spill_tile();
         }
+        let hist = self.hist.as_mut().expect("allocated with the codes");
         for (i, (sketch, codes)) in sketches
             .iter_mut()
             .zip(self.codes.chunks_exact(self.stride))
             .enumerate()
         {
-            let codes = codes[..n].iter().copied();
-            sketch.add_coded(self.anchors[i], codes, n as u64, self.min[i], self.max[i]);
+            sketch.add_coded(self.anchors[i], &codes[..n], hist, self.min[i], self.max[i]);
         }
         for &(i, x) in &self.escaped {
             sketches[i as usize].add_to_bucket(x);
@@ -270,6 +276,33 @@ fn anchor_of(multiplier: f64, x: f64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bucket counts that pass 2^16 while counted from blocks (the carry path of
+    /// the histogram transfer) match value-by-value inserts.
+    #[test]
+    fn block_counts_past_u16_match_inserts() {
+        let template = QuantileSketch::new();
+        let value = |d: usize| {
+            let middle = [2.5, 3.0, 3.0, 7.0][d % 4];
+            [middle, (d % 5) as f64 - 2.0]
+        };
+        let mut block = SketchBlock::new(&value(0), template.multiplier(), 2048);
+        let mut coded = vec![template.clone(); 2];
+        let mut direct = vec![template.clone(); 2];
+        let draws = 3 * (1 << 16) + 77;
+        for d in 0..draws {
+            let row = value(d);
+            if block.push(&row) {
+                block.flush(&mut coded);
+            }
+            for (sketch, &x) in direct.iter_mut().zip(&row) {
+                sketch.insert(x);
+            }
+        }
+        block.flush(&mut coded);
+        assert_eq!(coded, direct);
+        assert_eq!(coded[0].count(), draws as u64);
+    }
 
     /// The AVX2 build of the coding loop gives the same codes, extremes and escape
     /// flag as the portable build, on values of every sign and magnitude.

@@ -90,6 +90,68 @@ impl BucketCode {
     }
 }
 
+/// Where a block's codes lie: the lowest and highest code of any kind, and the
+/// lowest and highest code of each sign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CodeSpan {
+    /// Lowest and highest code (escapes and zeros included).
+    pub(crate) lowest: u16,
+    pub(crate) highest: u16,
+    /// Lowest and highest positive code, if any.
+    pub(crate) positive: Option<(u16, u16)>,
+    /// Lowest and highest negative code, if any.
+    pub(crate) negative: Option<(u16, u16)>,
+}
+
+impl CodeSpan {
+    /// The span of `codes` (`None` when empty). One branch-free pass of min and
+    /// max reductions, run as AVX2 where the CPU has it.
+    pub(crate) fn of(codes: &[u16]) -> Option<CodeSpan> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { Self::of_avx2(codes) };
+        }
+        Self::of_portable(codes)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn of_avx2(codes: &[u16]) -> Option<CodeSpan> {
+        Self::of_portable(codes)
+    }
+
+    #[inline(always)]
+    fn of_portable(codes: &[u16]) -> Option<CodeSpan> {
+        const ZERO: u16 = BucketCode::ZERO;
+        if codes.is_empty() {
+            return None;
+        }
+        let (mut lowest, mut highest) = (u16::MAX, 0u16);
+        let (mut pos_lo, mut pos_hi, mut neg_lo) = (u16::MAX, 0u16, u16::MAX);
+        for &c in codes {
+            lowest = lowest.min(c);
+            highest = highest.max(c);
+            // Positive codes are 1..ZERO: escapes (0) map to MAX for the minimum.
+            pos_lo = pos_lo.min(if c == 0 { u16::MAX } else { c });
+            pos_hi = pos_hi.max(if c < ZERO { c } else { 0 });
+            neg_lo = neg_lo.min(if c > ZERO { c } else { u16::MAX });
+        }
+        Some(CodeSpan {
+            lowest,
+            highest,
+            positive: (pos_lo < ZERO).then_some((pos_lo, pos_hi)),
+            negative: (highest > ZERO).then_some((neg_lo, highest)),
+        })
+    }
+
+    /// Codes the histogram pass has to scan.
+    pub(crate) fn width(&self) -> usize {
+        let width = |r: Option<(u16, u16)>| r.map_or(0, |(lo, hi)| usize::from(hi - lo) + 1);
+        width(self.positive) + width(self.negative)
+    }
+}
+
 /// Default relative accuracy α.
 ///
 /// The issue requires reported quantiles within 0.1 % of the exact order
@@ -430,6 +492,47 @@ impl Store {
         self.add_at((idx - self.offset) as usize, n);
     }
 
+    /// Adds `hist[j]` to bucket `first + j` for every `j` and zeroes `hist`.
+    /// `hist` must be non-empty with non-zero ends (the lowest and highest
+    /// buckets seen), and its counts below 2^32 − 2^16.
+    fn add_histogram(&mut self, first: i32, hist: &mut [u32], cap: usize) {
+        let len = hist.len();
+        let last = first + (len as i32 - 1);
+        debug_assert!(hist[0] != 0 && hist[len - 1] != 0);
+        // The ends first, highest first (as in `merge`): with their counts in, the
+        // window covers both unless the store had to collapse.
+        for (idx, j) in [(last, len - 1), (first, 0)] {
+            let n = std::mem::take(&mut hist[j]);
+            if n != 0 {
+                self.add_n(idx, u64::from(n), cap);
+            }
+        }
+        let covered = self.slot(first) < self.counts.len() && self.slot(last) < self.counts.len();
+        if covered && !self.collapsed {
+            let at = self.slot(first);
+            let window = &mut self.counts[at..at + len];
+            // Two branch-free passes that vectorize: any 16-bit overflow? If not,
+            // add in place.
+            let overflow = window
+                .iter()
+                .zip(hist.iter())
+                .fold(0u32, |o, (&c, &h)| o | (u32::from(c) + h));
+            if overflow >> 16 == 0 {
+                for (c, h) in window.iter_mut().zip(hist.iter_mut()) {
+                    *c = (u32::from(*c) + *h) as u16;
+                    *h = 0;
+                }
+                return;
+            }
+        }
+        for (j, h) in hist.iter_mut().enumerate().rev() {
+            let n = std::mem::take(h);
+            if n != 0 {
+                self.add_n(first + j as i32, u64::from(n), cap);
+            }
+        }
+    }
+
     fn merge(&mut self, other: &Store, cap: usize) {
         let Some((lo, hi)) = other.extent() else {
             return;
@@ -597,39 +700,81 @@ impl QuantileSketch {
         self.multiplier
     }
 
-    /// Counts `count` values mapped ahead by [`bucket_index`]
-    /// and carried as [`BucketCode`]s relative to `anchor`, whose exact extremes
-    /// are `min` and `max`. Values coded [`BucketCode::ESCAPED`] are counted in
-    /// `count`, `min` and `max` here but must go to their bucket through
-    /// [`add_to_bucket`](Self::add_to_bucket).
+    /// Counts `codes`, values mapped ahead by [`bucket_index`] and carried as
+    /// [`BucketCode`]s relative to `anchor`, whose exact extremes are `min` and
+    /// `max`. Values coded [`BucketCode::ESCAPED`] are counted in `count`, `min`
+    /// and `max` here but must go to their bucket through
+    /// [`add_to_bucket`](Self::add_to_bucket). `hist` is all zeros, and left so.
+    ///
+    /// The codes are counted into `hist` (indexed by code, so no branch per
+    /// value), then each store adds the span of `hist` between its lowest and
+    /// highest code in one pass. A block whose codes are all equal (a series
+    /// that stayed 0, an indicator) is counted at once. The bucket counts are the
+    /// same as adding value by value.
     pub(crate) fn add_coded(
         &mut self,
         anchor: i32,
-        codes: impl Iterator<Item = u16>,
-        count: u64,
+        codes: &[u16],
+        hist: &mut [u32; 1 << 16],
         min: f64,
         max: f64,
     ) {
-        for code in codes {
-            match code {
-                BucketCode::ESCAPED => {}
-                BucketCode::ZERO => self.zero_count += 1,
-                c if c < BucketCode::ZERO => self.positive.add(
-                    anchor + i32::from(c) - BucketCode::POSITIVE,
-                    self.max_buckets,
-                ),
-                c => self.negative.add(
-                    anchor + i32::from(c) - BucketCode::NEGATIVE,
-                    self.max_buckets,
-                ),
-            }
-        }
-        self.count += count;
+        let n = codes.len();
+        self.count += n as u64;
         if min < self.min {
             self.min = min;
         }
         if max > self.max {
             self.max = max;
+        }
+        let Some(span) = CodeSpan::of(codes) else {
+            return;
+        };
+        let bucket = |code: u16, base: i32| anchor + i32::from(code) - base;
+        if span.lowest == span.highest {
+            self.add_code_n(anchor, span.lowest, n as u64);
+            return;
+        }
+        // A span much wider than the block would cost more to scan than to count
+        // value by value.
+        if span.width() > 8 * n {
+            for &code in codes {
+                self.add_code_n(anchor, code, 1);
+            }
+            return;
+        }
+        for &code in codes {
+            hist[usize::from(code)] += 1;
+        }
+        hist[usize::from(BucketCode::ESCAPED)] = 0;
+        self.zero_count += u64::from(std::mem::take(&mut hist[usize::from(BucketCode::ZERO)]));
+        let cap = self.max_buckets;
+        if let Some((lo, hi)) = span.positive {
+            let first = bucket(lo, BucketCode::POSITIVE);
+            let counts = &mut hist[usize::from(lo)..=usize::from(hi)];
+            self.positive.add_histogram(first, counts, cap);
+        }
+        if let Some((lo, hi)) = span.negative {
+            let first = bucket(lo, BucketCode::NEGATIVE);
+            let counts = &mut hist[usize::from(lo)..=usize::from(hi)];
+            self.negative.add_histogram(first, counts, cap);
+        }
+    }
+
+    /// Adds `n` values of code `code` (relative to `anchor`) to their bucket;
+    /// nothing for [`BucketCode::ESCAPED`].
+    fn add_code_n(&mut self, anchor: i32, code: u16, n: u64) {
+        match code {
+            BucketCode::ESCAPED => {}
+            BucketCode::ZERO => self.zero_count += n,
+            c if c < BucketCode::ZERO => {
+                let idx = anchor + i32::from(c) - BucketCode::POSITIVE;
+                self.positive.add_n(idx, n, self.max_buckets);
+            }
+            c => {
+                let idx = anchor + i32::from(c) - BucketCode::NEGATIVE;
+                self.negative.add_n(idx, n, self.max_buckets);
+            }
         }
     }
 
@@ -1016,6 +1161,34 @@ impl QuantileSketch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The span of a block's codes, by hand and between the AVX2 and portable
+    /// builds.
+    #[test]
+    fn code_spans() {
+        let z = BucketCode::ZERO;
+        assert_eq!(CodeSpan::of(&[]), None);
+        let mixed = [z, 0, 0x4001, 0x3000, z + 5, 0xC100, z];
+        let span = CodeSpan::of(&mixed).unwrap();
+        assert_eq!((span.lowest, span.highest), (0, 0xC100));
+        assert_eq!(span.positive, Some((0x3000, 0x4001)));
+        assert_eq!(span.negative, Some((z + 5, 0xC100)));
+        assert_eq!(span.width(), 0x1002 + 0x40FC);
+        let only_zeros_and_escapes = CodeSpan::of(&[z, 0, z]).unwrap();
+        assert_eq!(only_zeros_and_escapes.positive, None);
+        assert_eq!(only_zeros_and_escapes.negative, None);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let codes: Vec<u16> = (0..5000u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 16) as u16)
+                .collect();
+            for len in [1, 7, 64, 999, 5000] {
+                // SAFETY: AVX2 support was checked just above.
+                let avx2 = unsafe { CodeSpan::of_avx2(&codes[..len]) };
+                assert_eq!(avx2, CodeSpan::of_portable(&codes[..len]));
+            }
+        }
+    }
     use proptest::prelude::*;
     use rand_chacha::ChaCha8Rng;
     use rand_core::{Rng, SeedableRng};
