@@ -248,6 +248,7 @@ impl SamplerRun<'_> {
             design,
             template,
             pool,
+            spares: Mutex::new(Vec::new()),
         })
     }
 }
@@ -259,6 +260,8 @@ pub struct PreparedRun<'r> {
     design: Design,
     template: Accumulator,
     pool: rayon::ThreadPool,
+    /// Emptied worker accumulators of earlier segments, reused by later ones.
+    spares: Mutex<Vec<Accumulator>>,
 }
 
 /// The outcome of [`PreparedRun::run_chunks`]: the chunks that were completed and
@@ -326,7 +329,16 @@ impl PreparedRun<'_> {
                         .lock()
                         .expect("no panics while holding the lock")
                         .take();
-                    let mut acc = taken.unwrap_or_else(|| self.template.clone());
+                    let spare = || {
+                        let mut spares = self
+                            .spares
+                            .lock()
+                            .expect("no panics while holding the lock");
+                        spares.pop()
+                    };
+                    let mut acc = taken
+                        .or_else(spare)
+                        .unwrap_or_else(|| self.template.clone());
                     let mut eval = Evaluator::new(run.model, run.plan, run.scenarios);
                     let mut mine = Vec::new();
                     loop {
@@ -373,9 +385,14 @@ impl PreparedRun<'_> {
             .max_by_key(|&i| results[i].0.draws())
             .expect("at least one worker");
         let (mut acc, mut done) = results.swap_remove(fullest);
-        for (other, chunks) in results {
+        for (mut other, chunks) in results {
             acc.merge(&other);
             done.extend(chunks);
+            other.clear();
+            self.spares
+                .lock()
+                .expect("no panics while holding the lock")
+                .push(other);
         }
         let done: ChunkSet = done.into_iter().collect();
         Ok(Segment {

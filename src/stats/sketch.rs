@@ -492,6 +492,13 @@ impl Store {
         self.add_at((idx - self.offset) as usize, n);
     }
 
+    /// Empties the store, keeping its window allocated.
+    fn clear(&mut self) {
+        self.counts.fill(0);
+        self.carries.clear();
+        self.collapsed = false;
+    }
+
     /// Adds `hist[j]` to bucket `first + j` for every `j` and zeroes `hist`.
     /// `hist` must be non-empty with non-zero ends (the lowest and highest
     /// buckets seen), and its counts below 2^32 − 2^16.
@@ -668,6 +675,17 @@ impl QuantileSketch {
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
         }
+    }
+
+    /// Empties the sketch (as [`QuantileSketch::new`] with its parameters),
+    /// keeping its bucket windows allocated for reuse.
+    pub fn clear(&mut self) {
+        self.positive.clear();
+        self.negative.clear();
+        self.zero_count = 0;
+        self.count = 0;
+        self.min = f64::INFINITY;
+        self.max = f64::NEG_INFINITY;
     }
 
     #[inline]
