@@ -92,14 +92,14 @@ impl SketchBlock {
         debug_assert_eq!(values.len(), self.series);
         let t = self.buffered % TILE;
         let row = &mut self.tile[t * self.series..][..self.series];
-        let escapes = code_row(
+        let escapes = code_row(Row {
             values,
-            &self.anchors,
-            self.multiplier,
-            row,
-            &mut self.min,
-            &mut self.max,
-        );
+            anchors: &self.anchors,
+            multiplier: self.multiplier,
+            codes: row,
+            min: &mut self.min,
+            max: &mut self.max,
+        });
         if escapes {
             self.record_escapes(t, values);
         }
@@ -200,6 +200,17 @@ impl SketchBlock {
     }
 }
 
+/// One draw to code: its `values`, each series' anchor and running extremes, and
+/// where its codes go (all slices of one length).
+struct Row<'a> {
+    values: &'a [f64],
+    anchors: &'a [i32],
+    multiplier: f64,
+    codes: &'a mut [u16],
+    min: &'a mut [f64],
+    max: &'a mut [f64],
+}
+
 /// Codes one draw's `values` into `codes` and updates each series' `min` and
 /// `max`; returns whether any code is [`BucketCode::ESCAPED`].
 ///
@@ -207,49 +218,30 @@ impl SketchBlock {
 /// the SSE2 baseline); both builds do the same IEEE operations in the same order,
 /// so the codes do not depend on the CPU.
 #[inline]
-fn code_row(
-    values: &[f64],
-    anchors: &[i32],
-    multiplier: f64,
-    codes: &mut [u16],
-    min: &mut [f64],
-    max: &mut [f64],
-) -> bool {
+fn code_row(row: Row<'_>) -> bool {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { code_row_avx2(values, anchors, multiplier, codes, min, max) };
+        return unsafe { code_row_avx2(row) };
     }
-    code_row_portable(values, anchors, multiplier, codes, min, max)
+    code_row_portable(row)
 }
 
 /// [`code_row_portable`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn code_row_avx2(
-    values: &[f64],
-    anchors: &[i32],
-    multiplier: f64,
-    codes: &mut [u16],
-    min: &mut [f64],
-    max: &mut [f64],
-) -> bool {
-    code_row_portable(values, anchors, multiplier, codes, min, max)
+fn code_row_avx2(row: Row<'_>) -> bool {
+    code_row_portable(row)
 }
 
 /// The loop of [`code_row`]: branch-free over equal-length slices, so that it
 /// vectorizes.
 #[inline(always)]
-fn code_row_portable(
-    values: &[f64],
-    anchors: &[i32],
-    multiplier: f64,
-    codes: &mut [u16],
-    min: &mut [f64],
-    max: &mut [f64],
-) -> bool {
-    let n = values.len();
-    let (anchors, codes, min, max) = (&anchors[..n], &mut codes[..n], &mut min[..n], &mut max[..n]);
+fn code_row_portable(row: Row<'_>) -> bool {
+    let n = row.values.len();
+    let (values, multiplier) = (row.values, row.multiplier);
+    let (anchors, codes) = (&row.anchors[..n], &mut row.codes[..n]);
+    let (min, max) = (&mut row.min[..n], &mut row.max[..n]);
     let mut escapes = 0u16;
     for i in 0..n {
         // -0.0 becomes +0.0, as in `QuantileSketch::insert`.
@@ -329,17 +321,19 @@ mod tests {
         let anchors: Vec<i32> = (0..n).map(|i| (i as i32 % 5 - 2) * 9_000).collect();
         let run = |avx2: bool| {
             let (mut codes, mut min, mut max) = (vec![0u16; n], vec![1.0; n], vec![-1.0; n]);
+            let row = Row {
+                values: &values,
+                anchors: &anchors,
+                multiplier,
+                codes: &mut codes,
+                min: &mut min,
+                max: &mut max,
+            };
             let escapes = if avx2 {
                 // SAFETY: AVX2 support was checked at the top of the test.
-                unsafe {
-                    code_row_avx2(
-                        &values, &anchors, multiplier, &mut codes, &mut min, &mut max,
-                    )
-                }
+                unsafe { code_row_avx2(row) }
             } else {
-                code_row_portable(
-                    &values, &anchors, multiplier, &mut codes, &mut min, &mut max,
-                )
+                code_row_portable(row)
             };
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             (escapes, codes, bits(&min), bits(&max))
