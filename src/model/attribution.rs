@@ -39,22 +39,66 @@ pub struct Scratch {
     /// Σ E_c·i_c/(1−δ_c) over the province's cities: GWh drawn from its pool.
     drawn_gwh: Vec<f64>,
     landed_t: Vec<f64>,
+    /// Per city: its province, and that province's I_p and P_p in this draw
+    /// (gathered once, so that the city pass runs over contiguous arrays).
+    province_of: Vec<usize>,
+    own_intensity: Vec<f64>,
+    pool_intensity: Vec<f64>,
+    /// Per city: E_c·i_c/(1−δ_c), summed into `drawn_gwh` in city order.
+    city_drawn_gwh: Vec<f64>,
 }
 
 impl Scratch {
     pub(super) fn new(network: &Network) -> Scratch {
-        let np = network.provinces().len();
+        let (np, nc) = (network.provinces().len(), network.cities().len());
         Scratch {
             sent_twh: vec![0.0; network.links().len()],
             imports_twh: vec![0.0; np],
             own_pool_twh: vec![0.0; np],
             drawn_gwh: vec![0.0; np],
             landed_t: vec![0.0; np],
+            province_of: network.cities().iter().map(|c| c.province).collect(),
+            own_intensity: vec![0.0; nc],
+            pool_intensity: vec![0.0; nc],
+            city_drawn_gwh: vec![0.0; nc],
         }
     }
 }
 
+/// Evaluates one draw (see [`Model::evaluate`]).
+///
+/// Runs the AVX2 build of the same code where the CPU has it: the city pass then
+/// handles four cities per instruction. Both builds do the same IEEE operations
+/// (Rust never fuses a multiply and an add on its own), so the results do not
+/// depend on the CPU.
 pub(super) fn evaluate(
+    model: &Model,
+    v: &ParamValues,
+    s: &mut Scratch,
+    out: &mut [f64],
+) -> Result<(), ModelError> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { evaluate_avx2(model, v, s, out) };
+    }
+    evaluate_portable(model, v, s, out)
+}
+
+/// [`evaluate_portable`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn evaluate_avx2(
+    model: &Model,
+    v: &ParamValues,
+    s: &mut Scratch,
+    out: &mut [f64],
+) -> Result<(), ModelError> {
+    evaluate_portable(model, v, s, out)
+}
+
+#[inline(always)]
+fn evaluate_portable(
     model: &Model,
     v: &ParamValues,
     s: &mut Scratch,
@@ -68,6 +112,7 @@ pub(super) fn evaluate(
 }
 
 /// M_p, O_p and P_p for every province, plus its consumption-side intensity.
+#[inline(always)]
 fn provincial_pools(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f64]) {
     let net = model.network();
     let lay = model.layout();
@@ -116,81 +161,107 @@ fn provincial_pools(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [
 }
 
 /// City supply, vehicles and where each city's EV emissions happen.
+///
+/// Written as one pass over contiguous per-city arrays with no branch that leaves
+/// the loop, so that it vectorizes (and runs four cities at a time with AVX2, see
+/// [`evaluate`]); the invalid cases are looked for afterwards.
+#[inline(always)]
 fn cities(
     model: &Model,
     v: &ParamValues,
     s: &mut Scratch,
     out: &mut [f64],
 ) -> Result<(), ModelError> {
-    let net = model.network();
     let lay = model.layout();
     let gen_intensity = v.get(Param::GenIntensity);
-    let demand = v.get(Param::CityConsumptionTwh);
-    let generation = v.get(Param::CityGenerationTwh);
-    let dist_loss = v.get(Param::DistributionLoss);
-    let stock = v.get(Param::EvStock);
-    let vkt = v.get(Param::VktKm);
-    let ev_kwh = v.get(Param::EvKwhPer100km);
-    let charge_eff = v.get(Param::ChargingEfficiency);
-    let ice_l = v.get(Param::IceLPer100km);
-    let fuel_factor = v.get(Param::GasolineKgco2PerL);
-    let wtt = v.get(Param::GasolineWttUplift);
-    let ev_extra = v.get(Param::EvExtraGPerKm);
-    let ice_extra = v.get(Param::IceExtraGPerKm);
-
-    s.drawn_gwh.fill(0.0);
-    for (c, city) in net.cities().iter().enumerate() {
-        let p = city.province;
+    for (c, &p) in s.province_of.iter().enumerate() {
+        s.own_intensity[c] = gen_intensity[p];
+        s.pool_intensity[c] = out[lay.province(PM::PoolIntensity, p)];
+    }
+    let n = s.province_of.len();
+    let well_to_wheel = model.ice_basis() == IceBasis::Wtw;
+    // The output vector holds each city metric as a run of `n` values, in
+    // `CityMetric::ALL` order.
+    let mut runs = out[..CM::ALL.len() * n].chunks_exact_mut(n);
+    let mut next_run = || runs.next().expect("a run per city metric");
+    let (import_share, supply_intensity, ev_g_per_km) = (next_run(), next_run(), next_run());
+    let (ice_g_per_km, ratio, energy_gwh) = (next_run(), next_run(), next_run());
+    let (emissions_t, territorial_t, exported_t) = (next_run(), next_run(), next_run());
+    let (_received, _net_transfer, worse) = (next_run(), next_run(), next_run());
+    // Every array cut to `n` up front, so that the loop has no bounds checks and
+    // vectorizes.
+    let city = |param: Param| &v.get(param)[..n];
+    let (demand, generation) = (
+        city(Param::CityConsumptionTwh),
+        city(Param::CityGenerationTwh),
+    );
+    let dist_loss = city(Param::DistributionLoss);
+    let (stock, vkt) = (city(Param::EvStock), city(Param::VktKm));
+    let (ev_kwh, charge_eff) = (city(Param::EvKwhPer100km), city(Param::ChargingEfficiency));
+    let (ice_l, fuel_factor) = (city(Param::IceLPer100km), city(Param::GasolineKgco2PerL));
+    let wtt = city(Param::GasolineWttUplift);
+    let (ev_extra, ice_extra) = (city(Param::EvExtraGPerKm), city(Param::IceExtraGPerKm));
+    let (own_intensity, pool_intensity) = (&s.own_intensity[..n], &s.pool_intensity[..n]);
+    let city_drawn_gwh = &mut s.city_drawn_gwh[..n];
+    for c in 0..n {
+        let (own, pool) = (own_intensity[c], pool_intensity[c]);
         let local_use = generation[c].min(demand[c]);
-        let import_share = 1.0 - local_use / demand[c];
-        let pool_twh = s.own_pool_twh[p] + s.imports_twh[p];
-        if import_share > 0.0 && pool_twh <= 0.0 {
-            return Err(ModelError::EmptyPool {
-                province: net.provinces()[p].id.clone(),
-                city: city.id.clone(),
-            });
-        }
-        let own = gen_intensity[p];
-        let pool = out[lay.province(PM::PoolIntensity, p)];
+        let share = 1.0 - local_use / demand[c];
         let at_plug = 1.0 / (1.0 - dist_loss[c]);
-        let supply_intensity = ((1.0 - import_share) * own + import_share * pool) * at_plug;
-
+        let supply = ((1.0 - share) * own + share * pool) * at_plug;
         let grid_kwh_per_km = ev_kwh[c] / 100.0 / charge_eff[c];
-        let ev_g_per_km = grid_kwh_per_km * supply_intensity + ev_extra[c];
-        let uplift = match model.ice_basis() {
-            IceBasis::Wtw => wtt[c],
-            IceBasis::Ttw => 0.0,
-        };
-        let ice_g_per_km =
-            ice_l[c] / 100.0 * fuel_factor[c] * 1000.0 * (1.0 + uplift) + ice_extra[c];
-        if ice_g_per_km <= 0.0 {
-            return Err(ModelError::NoGasolineEmissions {
-                city: city.id.clone(),
-            });
-        }
-        let ratio = ev_g_per_km / ice_g_per_km;
-        let energy_gwh = stock[c] * vkt[c] * grid_kwh_per_km / 1e6;
+        let ev = grid_kwh_per_km * supply + ev_extra[c];
+        let uplift = if well_to_wheel { wtt[c] } else { 0.0 };
+        let ice = ice_l[c] / 100.0 * fuel_factor[c] * 1000.0 * (1.0 + uplift) + ice_extra[c];
+        let energy = stock[c] * vkt[c] * grid_kwh_per_km / 1e6;
         // X and T are computed directly (Z = T + X) so that a city that imports
         // nothing exports exactly zero burden, not a rounding residue.
-        let territorial_t = energy_gwh * (1.0 - import_share) * own * at_plug;
-        let exported_t = energy_gwh * import_share * pool * at_plug;
-        s.drawn_gwh[p] += energy_gwh * import_share * at_plug;
+        let territorial = energy * (1.0 - share) * own * at_plug;
+        let exported = energy * share * pool * at_plug;
+        import_share[c] = share;
+        supply_intensity[c] = supply;
+        ev_g_per_km[c] = ev;
+        ice_g_per_km[c] = ice;
+        let ev_over_ice = ev / ice;
+        ratio[c] = ev_over_ice;
+        energy_gwh[c] = energy;
+        emissions_t[c] = territorial + exported;
+        territorial_t[c] = territorial;
+        exported_t[c] = exported;
+        worse[c] = if ev_over_ice > 1.0 { 1.0 } else { 0.0 };
+        city_drawn_gwh[c] = energy * share * at_plug;
+    }
+    check_cities(model, s, out)?;
+    s.drawn_gwh.fill(0.0);
+    for (&p, &drawn) in s.province_of.iter().zip(&s.city_drawn_gwh) {
+        s.drawn_gwh[p] += drawn;
+    }
+    Ok(())
+}
 
-        out[lay.city(CM::ImportShare, c)] = import_share;
-        out[lay.city(CM::SupplyIntensity, c)] = supply_intensity;
-        out[lay.city(CM::EvGPerKm, c)] = ev_g_per_km;
-        out[lay.city(CM::IceGPerKm, c)] = ice_g_per_km;
-        out[lay.city(CM::EvIceRatio, c)] = ratio;
-        out[lay.city(CM::EvEnergyGwh, c)] = energy_gwh;
-        out[lay.city(CM::EvEmissionsT, c)] = territorial_t + exported_t;
-        out[lay.city(CM::EvTerritorialT, c)] = territorial_t;
-        out[lay.city(CM::BurdenExportedT, c)] = exported_t;
-        out[lay.city(CM::EvWorseThanIce, c)] = if ratio > 1.0 { 1.0 } else { 0.0 };
+/// The first city (in order) whose draw is invalid: it imports from an empty
+/// pool, or its gasoline car emits nothing.
+fn check_cities(model: &Model, s: &Scratch, out: &[f64]) -> Result<(), ModelError> {
+    let (net, lay) = (model.network(), model.layout());
+    for (c, &p) in s.province_of.iter().enumerate() {
+        let pool_twh = s.own_pool_twh[p] + s.imports_twh[p];
+        if out[lay.city(CM::ImportShare, c)] > 0.0 && pool_twh <= 0.0 {
+            return Err(ModelError::EmptyPool {
+                province: net.provinces()[p].id.clone(),
+                city: net.cities()[c].id.clone(),
+            });
+        }
+        if out[lay.city(CM::IceGPerKm, c)] <= 0.0 {
+            return Err(ModelError::NoGasolineEmissions {
+                city: net.cities()[c].id.clone(),
+            });
+        }
     }
     Ok(())
 }
 
 /// Λ_r per province, then B_s for exporter cities and N_c for every city.
+#[inline(always)]
 fn burden_landing(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f64]) {
     let net = model.network();
     let lay = model.layout();
@@ -253,6 +324,7 @@ fn burden_landing(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f6
 }
 
 /// National headline metrics from the city metrics already in `out`.
+#[inline(always)]
 fn headlines(model: &Model, out: &mut [f64]) -> Result<(), ModelError> {
     let net = model.network();
     let lay = model.layout();

@@ -268,6 +268,14 @@ fn without_advanced_cities_the_advanced_headlines_are_left_out() {
     assert_eq!(model.layout().headlines().len(), 4);
 }
 
+/// The error of a draw that must fail.
+fn evaluation_error(model: &Model, v: &ParamValues) -> ModelError {
+    let mut out = vec![0.0; model.layout().len()];
+    model
+        .evaluate(v, &mut model.scratch(), &mut out)
+        .expect_err("an invalid draw")
+}
+
 #[test]
 fn an_importing_city_in_an_empty_pool_is_an_error() {
     let model = Model::new(network(true), IceBasis::Wtw);
@@ -276,13 +284,7 @@ fn an_importing_city_in_an_empty_pool_is_an_error() {
     // O_C = max(1 − 0 − 1, 0) = 0 while c1 needs 2 TWh more.
     v.get_mut(Param::CityGenerationTwh)[4] = 1.0;
     v.get_mut(Param::ProvinceConsumptionTwh)[2] = 1.0;
-    let err = model
-        .evaluate(
-            &v,
-            &mut model.scratch(),
-            &mut vec![0.0; model.layout().len()],
-        )
-        .unwrap_err();
+    let err = evaluation_error(&model, &v);
     assert_eq!(
         err,
         ModelError::EmptyPool {
@@ -290,4 +292,83 @@ fn an_importing_city_in_an_empty_pool_is_an_error() {
             city: "c1".into()
         }
     );
+}
+
+/// The AVX2 build of the model gives the same bits as the portable build, on a
+/// network whose city count is not a multiple of the vector width, with values
+/// spread over wide ranges, and on both accounting bases.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx2_evaluation_equals_portable_evaluation() {
+    use super::{evaluate_avx2, evaluate_portable};
+    if !std::arch::is_x86_feature_detected!("avx2") {
+        return;
+    }
+    let provinces = ["A", "B", "C"]
+        .map(|id| Province { id: id.into() })
+        .to_vec();
+    let n_cities = 23;
+    let cities = (0..n_cities)
+        .map(|c| City {
+            id: format!("c{c}"),
+            name: format!("c{c}"),
+            province: c % 3,
+            tier: "t".into(),
+            advanced: c % 4 == 0,
+        })
+        .collect();
+    let links = vec![Link { from: 1, to: 0 }, Link { from: 2, to: 0 }];
+    let network = Network::new(provinces, cities, links);
+    // A fixed pseudo-random sequence in [0, 1).
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for basis in [IceBasis::Wtw, IceBasis::Ttw] {
+        let model = Model::new(network.clone(), basis);
+        for _ in 0..20 {
+            let mut v = ParamValues::new(model.network());
+            for p in Param::ALL {
+                for x in v.get_mut(p) {
+                    *x = next();
+                }
+            }
+            v.get_mut(Param::ProvinceConsumptionTwh).fill(1e4);
+            for x in v.get_mut(Param::EvStock) {
+                *x *= 1e6;
+            }
+            for x in v.get_mut(Param::GenIntensity) {
+                *x *= 1e3;
+            }
+            let run = |avx2: bool| {
+                let mut out = vec![f64::NAN; model.layout().len()];
+                let mut scratch = model.scratch();
+                let result = if avx2 {
+                    // SAFETY: AVX2 support was checked at the top of the test.
+                    unsafe { evaluate_avx2(&model, &v, &mut scratch, &mut out) }
+                } else {
+                    evaluate_portable(&model, &v, &mut scratch, &mut out)
+                };
+                result.expect("valid draw");
+                out.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            };
+            assert_eq!(run(true), run(false));
+        }
+    }
+}
+
+/// A city whose gasoline car emits nothing stops the draw, naming the first such
+/// city in order.
+#[test]
+fn a_gasoline_car_without_emissions_is_an_error_naming_the_first_city() {
+    let model = Model::new(network(true), IceBasis::Wtw);
+    let mut v = values(&model);
+    for c in [3, 1] {
+        v.get_mut(Param::IceLPer100km)[c] = 0.0;
+    }
+    let err = evaluation_error(&model, &v);
+    assert_eq!(err, ModelError::NoGasolineEmissions { city: "a2".into() });
 }
