@@ -44,6 +44,9 @@ pub struct Scratch {
     province_of: Vec<usize>,
     own_intensity: Vec<f64>,
     pool_intensity: Vec<f64>,
+    /// Per city: 1 when its province's pool holds no energy in this draw, else 0
+    /// (a float, so that the city pass keeps one lane width and vectorizes).
+    pool_empty: Vec<f64>,
     /// Per city: E_c·i_c/(1−δ_c), summed into `drawn_gwh` in city order.
     city_drawn_gwh: Vec<f64>,
 }
@@ -60,6 +63,7 @@ impl Scratch {
             province_of: network.cities().iter().map(|c| c.province).collect(),
             own_intensity: vec![0.0; nc],
             pool_intensity: vec![0.0; nc],
+            pool_empty: vec![0.0; nc],
             city_drawn_gwh: vec![0.0; nc],
         }
     }
@@ -177,6 +181,7 @@ fn cities(
     for (c, &p) in s.province_of.iter().enumerate() {
         s.own_intensity[c] = gen_intensity[p];
         s.pool_intensity[c] = out[lay.province(PM::PoolIntensity, p)];
+        s.pool_empty[c] = f64::from(u8::from(s.own_pool_twh[p] + s.imports_twh[p] <= 0.0));
     }
     let n = s.province_of.len();
     let well_to_wheel = model.ice_basis() == IceBasis::Wtw;
@@ -203,6 +208,8 @@ fn cities(
     let (ev_extra, ice_extra) = (city(Param::EvExtraGPerKm), city(Param::IceExtraGPerKm));
     let (own_intensity, pool_intensity) = (&s.own_intensity[..n], &s.pool_intensity[..n]);
     let city_drawn_gwh = &mut s.city_drawn_gwh[..n];
+    let pool_empty = &s.pool_empty[..n];
+    let mut invalid = 0u64;
     for c in 0..n {
         let (own, pool) = (own_intensity[c], pool_intensity[c]);
         let local_use = generation[c].min(demand[c]);
@@ -230,8 +237,12 @@ fn cities(
         exported_t[c] = exported;
         worse[c] = if ev_over_ice > 1.0 { 1.0 } else { 0.0 };
         city_drawn_gwh[c] = energy * share * at_plug;
+        let imports_from_empty_pool = share > 0.0 && pool_empty[c] > 0.0;
+        invalid += u64::from(imports_from_empty_pool || ice <= 0.0);
     }
-    check_cities(model, s, out)?;
+    if invalid > 0 {
+        check_cities(model, s, out)?;
+    }
     s.drawn_gwh.fill(0.0);
     for (&p, &drawn) in s.province_of.iter().zip(&s.city_drawn_gwh) {
         s.drawn_gwh[p] += drawn;
