@@ -168,7 +168,8 @@ fn provincial_pools(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [
 ///
 /// Written as one pass over contiguous per-city arrays with no branch that leaves
 /// the loop, so that it vectorizes (and runs four cities at a time with AVX2, see
-/// [`evaluate`]); the invalid cases are looked for afterwards.
+/// [`evaluate`]). Invalid cities are only counted in the pass; when there are any,
+/// [`check_cities`] names the first one.
 #[inline(always)]
 fn cities(
     model: &Model,
@@ -187,6 +188,12 @@ fn cities(
     let well_to_wheel = model.ice_basis() == IceBasis::Wtw;
     // The output vector holds each city metric as a run of `n` values, in
     // `CityMetric::ALL` order.
+    debug_assert!(
+        CM::ALL
+            .iter()
+            .enumerate()
+            .all(|(k, &m)| lay.city(m, 0) == k * n)
+    );
     let mut runs = out[..CM::ALL.len() * n].chunks_exact_mut(n);
     let mut next_run = || runs.next().expect("a run per city metric");
     let (import_share, supply_intensity, ev_g_per_km) = (next_run(), next_run(), next_run());
