@@ -201,3 +201,66 @@ fn scenario_deltas_are_exactly_zero_or_well_above_rounding() {
         "{zero} zero and {moved} moved deltas"
     );
 }
+
+/// On the default dataset the run counts indicators and the scenario deltas that
+/// stay 0 by value (the speed path), and that gives the very sketches and moments
+/// of counting every value through its bucket.
+#[test]
+fn counting_ternary_series_by_value_changes_no_count() {
+    use evcarbon::sampling::{ChunkPlan, Design, SamplerRun};
+    use evcarbon::stats::Accumulator;
+    use std::sync::atomic::AtomicBool;
+    let config =
+        evcarbon::config::load(&dataset().join("china-285.toml")).expect("default config is valid");
+    let chunks = ChunkPlan { draws: 2100 };
+    let run = SamplerRun {
+        model: &config.model,
+        plan: &config.plan,
+        scenarios: &config.scenarios,
+        seed: config.run.seed,
+        sampler: config.run.sampler,
+        chunks,
+        threads: 1,
+        thresholds: Vec::new(),
+        progress: None,
+    };
+    let prepared = run.prepare().unwrap();
+    let cities = config.model.network().cities().len();
+    // Two indicators in the baseline; in the scenario, at least the deltas of
+    // import_share, ice_g_per_km and ev_energy_gwh, which do not depend on
+    // generation intensities.
+    let flagged = prepared.template().ternary_series();
+    assert!(flagged >= 5 * cities, "{flagged} ternary series");
+    let all: Vec<u64> = (0..chunks.n_chunks()).collect();
+    let never = AtomicBool::new(false);
+    let fast = prepared.run_chunks(&all, &never, None, None).unwrap().acc;
+
+    let design = Design::new(
+        config.run.sampler,
+        config.run.seed,
+        config.plan.n_variates(),
+    )
+    .unwrap();
+    let mut eval = Evaluator::new(&config.model, &config.plan, &config.scenarios);
+    let mut plain: Option<Accumulator> = None;
+    for k in all {
+        let (first, len) = chunks.chunk(k);
+        let mut variates = design.chunk(k, first, len);
+        for _ in 0..len {
+            let values = eval.next_draw(&mut variates).expect("valid draw");
+            plain
+                .get_or_insert_with(|| Accumulator::new(values.to_vec(), Vec::new()))
+                .add_draw(values);
+        }
+        plain.as_mut().unwrap().end_chunk();
+    }
+    let mut plain = plain.unwrap();
+    plain.flush();
+    assert_eq!(plain.ternary_series(), 0);
+    assert_eq!(fast.draws(), 2100);
+    for i in 0..fast.series() {
+        assert!(fast.sketch(i) == plain.sketch(i), "series {i}");
+        let bits = |(a, b, c): (f64, f64, f64)| [a.to_bits(), b.to_bits(), c.to_bits()];
+        assert_eq!(bits(fast.moments(i)), bits(plain.moments(i)), "series {i}");
+    }
+}

@@ -152,6 +152,10 @@ impl<'m> Evaluator<'m> {
     }
 }
 
+/// Draws evaluated before a run to guess which series take only the values −1, 0
+/// and 1 (those that do in all of them).
+const PROBE_DRAWS: u64 = 256;
+
 /// How many draws and how they are cut into chunks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChunkPlan {
@@ -231,11 +235,27 @@ impl SamplerRun<'_> {
         let design = Design::new(self.sampler, self.seed, self.plan.n_variates())?;
         let mut first = Evaluator::new(self.model, self.plan, self.scenarios);
         let (first_draw, len) = self.chunks.chunk(0);
+        let mut variates = design.chunk(0, first_draw, len);
         let shifts = first
-            .next_draw(&mut design.chunk(0, first_draw, len))
+            .next_draw(&mut variates)
             .map_err(|kind| DrawError { draw: 0, kind })?
             .to_vec();
-        let template = Accumulator::new(shifts, self.thresholds.clone());
+        // Series that take only −1, 0 and 1 in the first draws are counted by value
+        // (see `Accumulator::with_ternary_series`): a guess that changes the speed,
+        // never the result. These draws are evaluated again in their chunk.
+        let mut ternary: Vec<bool> = shifts
+            .iter()
+            .map(|&x| x.abs() * x.abs() == x.abs())
+            .collect();
+        for draw in first_draw + 1..first_draw + len.min(PROBE_DRAWS) {
+            let values = first
+                .next_draw(&mut variates)
+                .map_err(|kind| DrawError { draw, kind })?;
+            for (flag, &x) in ternary.iter_mut().zip(values) {
+                *flag &= x.abs() * x.abs() == x.abs();
+            }
+        }
+        let template = Accumulator::with_ternary_series(shifts, self.thresholds.clone(), &ternary);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .build()
@@ -336,9 +356,13 @@ impl PreparedRun<'_> {
                             .expect("no panics while holding the lock");
                         spares.pop()
                     };
-                    let mut acc = taken
-                        .or_else(spare)
-                        .unwrap_or_else(|| self.template.clone());
+                    let mut acc = match taken {
+                        Some(mut acc) => {
+                            acc.count_like(&self.template);
+                            acc
+                        }
+                        None => spare().unwrap_or_else(|| self.template.clone()),
+                    };
                     let mut eval = Evaluator::new(run.model, run.plan, run.scenarios);
                     let mut mine = Vec::new();
                     loop {

@@ -40,8 +40,21 @@ impl Accumulator {
     /// An empty accumulator; `shifts` holds one value per series (its value at draw
     /// 0), `thresholds` the `(series, value)` pairs whose exceedance is counted.
     pub fn new(shifts: Vec<f64>, thresholds: Vec<(usize, f64)>) -> Accumulator {
+        let ternary = vec![false; shifts.len()];
+        Self::with_ternary_series(shifts, thresholds, &ternary)
+    }
+
+    /// [`Self::new`] for series of which those flagged in `ternary` are expected
+    /// to take only the values −1, 0 and 1 (indicators, deltas that stay 0). They
+    /// are counted by value instead of being mapped to buckets one by one; the
+    /// flags change the speed, never the result (see `SketchBlock`).
+    pub fn with_ternary_series(
+        shifts: Vec<f64>,
+        thresholds: Vec<(usize, f64)>,
+        ternary: &[bool],
+    ) -> Accumulator {
         let sketch = QuantileSketch::new();
-        let block = SketchBlock::new(&shifts, sketch.multiplier(), BLOCK);
+        let block = SketchBlock::new(&shifts, sketch.multiplier(), BLOCK, ternary);
         let moments = RunMoments::new(shifts);
         Accumulator {
             bank: moments.chunk_bank(),
@@ -120,6 +133,27 @@ impl Accumulator {
         self.moments = RunMoments::new(shifts);
         self.sketches.iter_mut().for_each(QuantileSketch::clear);
         self.at_or_above.fill(0);
+    }
+
+    /// Counts from now on with the same ternary series as `other` (an
+    /// accumulator of the same series), as when a checkpoint's accumulator
+    /// continues a run. Changes the speed only.
+    pub fn count_like(&mut self, other: &Accumulator) {
+        assert!(
+            self.block.buffered() == 0 && self.series() == other.series(),
+            "count_like needs a flushed accumulator of the same series"
+        );
+        let flags = other.block.ternary_flags();
+        if self.block.ternary_flags() != flags {
+            let shifts: Vec<f64> = (0..self.series()).map(|i| self.moments.shift(i)).collect();
+            let multiplier = QuantileSketch::new().multiplier();
+            self.block = SketchBlock::new(&shifts, multiplier, BLOCK, &flags);
+        }
+    }
+
+    /// How many series are counted by value (see [`Self::with_ternary_series`]).
+    pub fn ternary_series(&self) -> usize {
+        self.block.ternary_flags().iter().filter(|&&t| t).count()
     }
 
     /// Draws aggregated.
@@ -252,7 +286,7 @@ impl<'de> Deserialize<'de> for Accumulator {
         let shifts: Vec<f64> = (0..series).map(|i| raw.moments.shift(i)).collect();
         let mut acc = Accumulator::new(Vec::new(), Vec::new());
         acc.bank = raw.moments.chunk_bank();
-        acc.block = SketchBlock::new(&shifts, multiplier, BLOCK);
+        acc.block = SketchBlock::new(&shifts, multiplier, BLOCK, &vec![false; series]);
         acc.moments = raw.moments;
         acc.sketches = raw.sketches;
         acc.thresholds = raw.thresholds;

@@ -815,6 +815,35 @@ impl QuantileSketch {
         }
     }
 
+    /// Adds `n` copies of `x` (finite): the same sketch as `n` calls of
+    /// [`insert`](Self::insert), at the cost of one.
+    pub(crate) fn insert_n(&mut self, x: f64, n: u64) {
+        debug_assert!(x.is_finite(), "QuantileSketch::insert_n given {x}");
+        if n == 0 {
+            return;
+        }
+        let x = x + 0.0;
+        self.count += n;
+        if x < self.min {
+            self.min = x;
+        }
+        if x > self.max {
+            self.max = x;
+        }
+        let a = x.abs();
+        if a >= ZERO_THRESHOLD {
+            let idx = self.index(a);
+            let store = if x > 0.0 {
+                &mut self.positive
+            } else {
+                &mut self.negative
+            };
+            store.add_n(idx, n, self.max_buckets);
+        } else {
+            self.zero_count += n;
+        }
+    }
+
     /// Adds every value of `xs` (see [`insert`](Self::insert)).
     ///
     /// Feeding one series' values of a whole chunk at a time keeps that
