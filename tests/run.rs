@@ -217,6 +217,52 @@ fn golden_headlines_for_seed_20261128() {
     );
 }
 
+/// Every number of every output file of the example (seed 20261128, 10,000
+/// draws), folded into one FNV-1a digest of the values' bits: a change in the last
+/// bit of any city's interval fails here, even where the headlines do not move.
+#[test]
+fn golden_digest_of_every_output_value() {
+    let dir = example_copy();
+    run_example(dir.path(), "d", &["--draws", "10000"]);
+    let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut values = 0usize;
+    for file in [
+        "city_intervals",
+        "province_intervals",
+        "headline_intervals",
+        "scenario_deltas",
+    ] {
+        let batch = read(&dir.path().join(format!("d/{file}.parquet")));
+        for column in batch.columns() {
+            if column.data_type() != &DataType::Float64 {
+                continue;
+            }
+            let column = column.as_any().downcast_ref::<Float64Array>().unwrap();
+            for r in 0..column.len() {
+                let bits = if column.is_null(r) {
+                    u64::MAX
+                } else {
+                    column.value(r).to_bits()
+                };
+                for byte in bits.to_le_bytes() {
+                    digest = (digest ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+                }
+                values += 1;
+            }
+        }
+    }
+    assert!(values > 1000, "{values} values");
+    assert_eq!(
+        digest, GOLDEN_DIGEST,
+        "output values changed; the digest of the {values} values is now {digest:#018x}"
+    );
+}
+
+/// See [`golden_digest_of_every_output_value`]. Set when `exp` and `ln` of the
+/// normal and lognormal quantiles became the crate's own (the headline golden
+/// values above did not move; 1-ulp changes in city values did).
+const GOLDEN_DIGEST: u64 = 0x58d8_f4ef_e55b_4f0a;
+
 /// (metric, mean bits, median bits) of the example at seed 20261128, 10,000 draws.
 const GOLDEN: &[(&str, u64, u64)] = &[
     (

@@ -9,6 +9,7 @@
 //! A [`Dist`] can only be built through [`Dist::new`], which rejects impossible
 //! arguments, so an invalid distribution cannot exist after loading.
 
+use super::elementary::exp;
 use statrs::function::{beta::inv_beta_reg, erf};
 
 pub use super::normal::std_normal_quantile;
@@ -364,8 +365,26 @@ impl Dist {
     pub fn quantile_from_z(&self, z: f64) -> f64 {
         match self.kind {
             Kind::Normal { mean, sd } => mean + sd * z,
-            Kind::LogNormal { mu, sigma } => (mu + sigma * z).exp(),
+            Kind::LogNormal { mu, sigma } => exp(mu + sigma * z),
             _ => unreachable!("quantile_from_z on a distribution that does not read z"),
+        }
+    }
+
+    /// How the value follows from `z` for a distribution that reads z
+    /// ([`Self::reads_z`]): `shift + scale·z`, exponentiated for a lognormal.
+    pub(crate) fn z_map(&self) -> Option<ZMap> {
+        match self.kind {
+            Kind::Normal { mean, sd } => Some(ZMap {
+                shift: mean,
+                scale: sd,
+                log: false,
+            }),
+            Kind::LogNormal { mu, sigma } => Some(ZMap {
+                shift: mu,
+                scale: sigma,
+                log: true,
+            }),
+            _ => None,
         }
     }
 
@@ -400,7 +419,7 @@ impl Dist {
             Kind::Normal { mean, sd } if *sd == 0.0 => closed(*mean, *mean),
             Kind::Normal { .. } => closed(f64::NEG_INFINITY, f64::INFINITY),
             Kind::TruncatedNormal { min, max, .. } => closed(*min, *max),
-            Kind::LogNormal { mu, sigma } if *sigma == 0.0 => closed(mu.exp(), mu.exp()),
+            Kind::LogNormal { mu, sigma } if *sigma == 0.0 => closed(exp(*mu), exp(*mu)),
             Kind::LogNormal { .. } | Kind::Gamma(_) => Support {
                 lo: 0.0,
                 hi: f64::INFINITY,
@@ -409,6 +428,16 @@ impl Dist {
             Kind::Beta { min, width, .. } => closed(*min, min + width),
         }
     }
+}
+
+/// The map from a standard normal score `z` to the value of a normal
+/// (`shift + scale·z`) or a lognormal (`exp(shift + scale·z)`), as computed by
+/// [`Dist::quantile_from_z`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct ZMap {
+    pub(crate) shift: f64,
+    pub(crate) scale: f64,
+    pub(crate) log: bool,
 }
 
 /// The set of values a distribution can produce.

@@ -15,7 +15,7 @@ use super::design::{ChunkVariates, Design, DesignError};
 use super::plan::{RangeError, SamplingPlan, Scenario};
 use super::stream::CHUNK_SIZE;
 use crate::model::{Model, ModelError, ParamValues, Scratch};
-use crate::stats::{Accumulator, ExactDraws};
+use crate::stats::{Accumulator, ExactDraws, TernaryGuess};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -243,19 +243,16 @@ impl SamplerRun<'_> {
         // Series that take only −1, 0 and 1 in the first draws are counted by value
         // (see `Accumulator::with_ternary_series`): a guess that changes the speed,
         // never the result. These draws are evaluated again in their chunk.
-        let mut ternary: Vec<bool> = shifts
-            .iter()
-            .map(|&x| x.abs() * x.abs() == x.abs())
-            .collect();
+        let mut ternary = TernaryGuess::new(shifts.len());
+        ternary.observe(&shifts);
         for draw in first_draw + 1..first_draw + len.min(PROBE_DRAWS) {
             let values = first
                 .next_draw(&mut variates)
                 .map_err(|kind| DrawError { draw, kind })?;
-            for (flag, &x) in ternary.iter_mut().zip(values) {
-                *flag &= x.abs() * x.abs() == x.abs();
-            }
+            ternary.observe(values);
         }
-        let template = Accumulator::with_ternary_series(shifts, self.thresholds.clone(), &ternary);
+        let template =
+            Accumulator::with_ternary_series(shifts, self.thresholds.clone(), ternary.flags());
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .build()

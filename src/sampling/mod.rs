@@ -4,6 +4,7 @@ pub mod chunk_set;
 pub mod copula;
 pub mod design;
 pub mod dist;
+pub mod elementary;
 pub mod engine;
 pub mod lhs;
 pub mod normal;

@@ -13,6 +13,35 @@ use serde::{Deserialize, Serialize, Serializer};
 /// default with 2 threads, so the smallest of them keeps memory down.
 const BLOCK: usize = 2048;
 
+/// A guess of which series take only the values −1, 0 and 1, from a few draws
+/// (for [`Accumulator::with_ternary_series`]): those that do in every draw seen.
+#[derive(Clone, Debug)]
+pub struct TernaryGuess {
+    flags: Vec<bool>,
+}
+
+impl TernaryGuess {
+    /// No draw seen yet: every one of `series` series is a candidate.
+    pub fn new(series: usize) -> TernaryGuess {
+        TernaryGuess {
+            flags: vec![true; series],
+        }
+    }
+
+    /// Rules out the series whose value in `draw` is not −1, 0 or 1.
+    pub fn observe(&mut self, draw: &[f64]) {
+        assert_eq!(draw.len(), self.flags.len(), "one value per series");
+        for (flag, &x) in self.flags.iter_mut().zip(draw) {
+            *flag &= super::block::is_ternary(x);
+        }
+    }
+
+    /// One flag per series.
+    pub fn flags(&self) -> &[bool] {
+        &self.flags
+    }
+}
+
 /// Everything the aggregator keeps for a set of series; memory does not grow with
 /// the number of draws.
 ///

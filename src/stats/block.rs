@@ -377,7 +377,7 @@ impl SketchBlock {
 
 /// Whether `x` is −1, 0 or 1 (for finite `x`): its magnitude is its own square.
 #[inline(always)]
-fn is_ternary(x: f64) -> bool {
+pub(crate) fn is_ternary(x: f64) -> bool {
     let m = x.abs();
     m * m == m
 }
@@ -587,7 +587,7 @@ mod tests {
                 .map(|d| if d % 2 == 0 { 1e-9 } else { 1e9 } * (d as f64 + 1.0))
                 .collect(),
             (0..3000)
-                .map(|d| 10f64.powi(d as i32 % 600 - 300))
+                .map(|d| 10f64.powi(d % 600 - 300))
                 .collect(),
             (0..3000).map(|d| f64::from(d % 5 == 0)).collect(),
             (0..3000).map(|d| (d % 3) as f64 - 1.0).collect(),
