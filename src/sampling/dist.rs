@@ -370,19 +370,38 @@ impl Dist {
         }
     }
 
-    /// How the value follows from `z` for a distribution that reads z
-    /// ([`Self::reads_z`]): `shift + scale·z`, exponentiated for a lognormal.
+    /// How the value follows from a uniform `u` through a standard normal score, for
+    /// the normal family: `z = Φ⁻¹(u_lo + u·u_width)`, then `shift + scale·z`
+    /// clamped to `[min, max]`, exponentiated for a lognormal; the same operations
+    /// as [`Self::quantile`].
     pub(crate) fn z_map(&self) -> Option<ZMap> {
+        let plain = |shift, scale, log| ZMap {
+            u_lo: 0.0,
+            u_width: 1.0,
+            shift,
+            scale,
+            min: f64::NEG_INFINITY,
+            max: f64::INFINITY,
+            log,
+        };
         match self.kind {
-            Kind::Normal { mean, sd } => Some(ZMap {
+            Kind::Normal { mean, sd } => Some(plain(mean, sd, false)),
+            Kind::LogNormal { mu, sigma } => Some(plain(mu, sigma, true)),
+            Kind::TruncatedNormal {
+                mean,
+                sd,
+                cdf_lo,
+                cdf_width,
+                min,
+                max,
+            } => Some(ZMap {
+                u_lo: cdf_lo,
+                u_width: cdf_width,
                 shift: mean,
                 scale: sd,
+                min,
+                max,
                 log: false,
-            }),
-            Kind::LogNormal { mu, sigma } => Some(ZMap {
-                shift: mu,
-                scale: sigma,
-                log: true,
             }),
             _ => None,
         }
@@ -430,13 +449,17 @@ impl Dist {
     }
 }
 
-/// The map from a standard normal score `z` to the value of a normal
-/// (`shift + scale·z`) or a lognormal (`exp(shift + scale·z)`), as computed by
-/// [`Dist::quantile_from_z`].
+/// The map from a uniform to a value of the normal family (see [`Dist::z_map`]).
+/// For an untruncated distribution `u_lo + u·u_width = u` and the clamp does
+/// nothing, exactly.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct ZMap {
+    pub(crate) u_lo: f64,
+    pub(crate) u_width: f64,
     pub(crate) shift: f64,
     pub(crate) scale: f64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
     pub(crate) log: bool,
 }
 

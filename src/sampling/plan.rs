@@ -75,26 +75,36 @@ pub struct ParamPlan {
     z_batch: Option<ZBatch>,
 }
 
-/// The `z → value` maps of a parameter whose entities are all normal or all
-/// lognormal (see [`ZMap`]), one per entity.
+/// The maps of a parameter whose entities are all of the normal family (normal
+/// or truncated normal) or all lognormal (see [`ZMap`]), one per entity.
 #[derive(Clone, Debug, PartialEq)]
 struct ZBatch {
     shift: Vec<f64>,
     scale: Vec<f64>,
     log: bool,
+    /// `(u_lo, u_width, min, max)` per entity, when some entity is truncated.
+    truncation: Option<Vec<(f64, f64, f64, f64)>>,
 }
 
 impl ZBatch {
-    /// The batch form of `dists`, if they are all normal or all lognormal and
-    /// `random` (take variates).
+    /// The batch form of `dists`, if they are all of the normal family or all
+    /// lognormal and `random` (take variates).
     fn of(dists: &[Dist], random: bool) -> Option<ZBatch> {
         let maps: Option<Vec<ZMap>> = dists.iter().map(Dist::z_map).collect();
         let maps = maps.filter(|m| random && !m.is_empty())?;
         let log = maps[0].log;
+        let truncated = maps.iter().any(|m| {
+            m.u_lo != 0.0 || m.u_width != 1.0 || m.min > f64::NEG_INFINITY || m.max < f64::INFINITY
+        });
         maps.iter().all(|m| m.log == log).then(|| ZBatch {
             shift: maps.iter().map(|m| m.shift).collect(),
             scale: maps.iter().map(|m| m.scale).collect(),
             log,
+            truncation: truncated.then(|| {
+                maps.iter()
+                    .map(|m| (m.u_lo, m.u_width, m.min, m.max))
+                    .collect()
+            }),
         })
     }
 }
@@ -170,15 +180,32 @@ impl ParamPlan {
             for (u, &v) in us.iter_mut().zip(&self.variate_of[start..end]) {
                 *u = uniforms[v as usize];
             }
+            let truncation = batch.truncation.as_ref().map(|t| &t[start..end]);
+            if let Some(truncation) = truncation {
+                for (u, &(lo, width, _, _)) in us.iter_mut().zip(truncation) {
+                    *u = lo + *u * width;
+                }
+            }
             std_normal_quantiles(us, zs);
             let (shift, scale) = (&batch.shift[start..end], &batch.scale[start..end]);
+            let out = &mut out[start..end];
             if batch.log {
-                lognormals_from_z(zs, shift, scale, &mut out[start..end]);
-            } else {
-                for (((x, &z), &shift), &scale) in
-                    out[start..end].iter_mut().zip(&*zs).zip(shift).zip(scale)
-                {
-                    *x = shift + scale * z;
+                lognormals_from_z(zs, shift, scale, out);
+                continue;
+            }
+            for (((x, &z), &shift), &scale) in out.iter_mut().zip(&*zs).zip(shift).zip(scale) {
+                *x = shift + scale * z;
+            }
+            if let Some(truncation) = truncation {
+                for (x, &(_, _, min, max)) in out.iter_mut().zip(truncation) {
+                    // `f64::clamp`'s operations (NaN stays NaN).
+                    *x = if *x < min {
+                        min
+                    } else if *x > max {
+                        max
+                    } else {
+                        *x
+                    };
                 }
             }
         }

@@ -183,7 +183,9 @@ impl SketchBlock {
             // Scalar loads: a vector gather is slower here than one pass that
             // leaves the loops below contiguous (and vectorized).
             for (slot, &i) in self.gathered.iter_mut().zip(&self.order) {
-                *slot = values[i as usize];
+                // SAFETY: `order` is a permutation of `0..series` (built by
+                // `with_layout`), and `values.len() == series` (asserted above).
+                *slot = unsafe { *values.get_unchecked(i as usize) };
             }
             self.gathered.split_at(n)
         };
@@ -472,8 +474,11 @@ fn code_row_portable(row: Row<'_>) -> bool {
     for k in 0..n {
         // -0.0 becomes +0.0, as in `QuantileSketch::insert`.
         let x = values[k] + 0.0;
-        min[k] = if x < min[k] { x } else { min[k] };
-        max[k] = if x > max[k] { x } else { max[k] };
+        // `f64::min`/`max` rather than a select on the comparison, which the
+        // compiler turns into masked stores (slow on AMD). The same values: no
+        // operand is NaN, and equal operands have equal bits (zeros are +0.0).
+        min[k] = min[k].min(x);
+        max[k] = max[k].max(x);
         let code = BucketCode::of(x, anchors[k], multiplier);
         codes[k] = code;
         escapes |= u16::from(code == BucketCode::ESCAPED);
@@ -586,9 +591,7 @@ mod tests {
             (0..3000)
                 .map(|d| if d % 2 == 0 { 1e-9 } else { 1e9 } * (d as f64 + 1.0))
                 .collect(),
-            (0..3000)
-                .map(|d| 10f64.powi(d % 600 - 300))
-                .collect(),
+            (0..3000).map(|d| 10f64.powi(d % 600 - 300)).collect(),
             (0..3000).map(|d| f64::from(d % 5 == 0)).collect(),
             (0..3000).map(|d| (d % 3) as f64 - 1.0).collect(),
             // Ternary but for a rare other value.
