@@ -250,9 +250,23 @@ fn cities(
     if invalid > 0 {
         check_cities(model, s, out)?;
     }
+    // Σ per province in city order, summed in a register over each run of cities
+    // of one province (the same additions as into memory, without a store-to-load
+    // wait per city).
     s.drawn_gwh.fill(0.0);
+    let mut run: Option<(usize, f64)> = None;
     for (&p, &drawn) in s.province_of.iter().zip(&s.city_drawn_gwh) {
-        s.drawn_gwh[p] += drawn;
+        run = match run {
+            Some((q, sum)) if q == p => Some((p, sum + drawn)),
+            Some((q, sum)) => {
+                s.drawn_gwh[q] = sum;
+                Some((p, s.drawn_gwh[p] + drawn))
+            }
+            None => Some((p, s.drawn_gwh[p] + drawn)),
+        };
+    }
+    if let Some((q, sum)) = run {
+        s.drawn_gwh[q] = sum;
     }
     Ok(())
 }
