@@ -667,3 +667,39 @@ fn states_of_disjoint_chunk_sets_merge_into_the_whole_run() {
         serde_json::to_string(&whole).unwrap()
     );
 }
+
+/// A run cut into segments of one chunk each on two threads (so that either pool
+/// thread may run the only worker, and thread 0 sometimes none) aggregates exactly
+/// what one segment does.
+#[test]
+fn one_chunk_segments_on_two_threads_equal_the_whole_run() {
+    use evcarbon::sampling::{ChunkPlan, SamplerRun};
+    let dir = example_copy();
+    let config = example_config(dir.path(), 10_000);
+    let run = SamplerRun {
+        model: &config.model,
+        plan: &config.plan,
+        scenarios: &config.scenarios,
+        seed: config.run.seed,
+        sampler: config.run.sampler,
+        chunks: ChunkPlan { draws: 10_000 },
+        threads: 2,
+        thresholds: evcarbon::longrun::thresholds(&config),
+        progress: None,
+    };
+    let prepared = run.prepare().unwrap();
+    let never = AtomicBool::new(false);
+    let mut acc = prepared.template().clone();
+    for k in 0..10 {
+        let seg = prepared
+            .run_chunks_into(acc, &[k], &never, None, None)
+            .unwrap();
+        assert_eq!(seg.done.ranges(), &[(k, k + 1)]);
+        acc = seg.acc;
+    }
+    let whole = run.run().unwrap();
+    assert_eq!(
+        serde_json::to_string(&acc).unwrap(),
+        serde_json::to_string(&whole).unwrap()
+    );
+}

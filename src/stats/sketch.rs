@@ -433,8 +433,11 @@ impl Store {
         }
         // Geometric slack keeps regrowth amortized; most of it goes on the
         // side that just grew. The window never exceeds the cap, so the
-        // collapse decision above depends on data, not on slack.
-        let extra = (span / 2).max(64).min(cap - span);
+        // collapse decision above depends on data, not on slack. An eighth, not
+        // a half: late in a long run the range of a series only creeps outwards
+        // (its extremes), and half a window of slack at each late regrowth made
+        // peak memory grow by 15 % from 1M to 4M draws of the default.
+        let extra = (span / 8).max(64).min(cap - span);
         let grew_down = old.is_some_and(|(a, _)| idx < self.offset + a as i32);
         let below = if grew_down {
             extra - extra / 4
