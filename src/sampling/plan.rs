@@ -110,7 +110,7 @@ impl ZBatch {
 }
 
 /// Entities mapped per batch: the uniforms and scores of a batch stay on the stack.
-const BATCH: usize = 64;
+const BATCH: usize = 256;
 
 impl ParamPlan {
     /// Maps one draw's uniforms to this parameter's values.
