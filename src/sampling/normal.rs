@@ -162,7 +162,8 @@ fn std_normal_quantiles_portable(us: &[f64], zs: &mut [f64]) {
             let q = u - 0.5;
             let r = CONST1 - q * q;
             *z = q * poly(&A, r) / poly(&B, r);
-            *flag = u8::from(!(q.abs() <= SPLIT1));
+            let central = q.abs() <= SPLIT1;
+            *flag = u8::from(!central);
         }
         tails_of_pass(us, zs, &in_tail);
     }

@@ -209,16 +209,26 @@ impl ParamPlan {
                 }
             }
         }
-        for (e, x) in out.iter_mut().enumerate() {
-            if let Some(affine) = &self.affine {
-                let (scale, shift) = affine[e];
+        if let Some(affine) = &self.affine {
+            for (x, &(scale, shift)) in out.iter_mut().zip(affine) {
                 *x = x.mul_add(scale, shift);
             }
-            if (self.checked[e] || !x.is_finite()) && !self.param.range().contains(*x) {
-                return Err(range_error(network, self.param, e, *x));
-            }
         }
-        Ok(())
+        // Flagged without a branch per entity; the first one is named when any is.
+        let range = self.param.range();
+        let leaves = |x: f64, checked: bool| (checked | !x.is_finite()) & !range.contains(x);
+        let any = out
+            .iter()
+            .zip(&self.checked)
+            .fold(false, |any, (&x, &checked)| any | leaves(x, checked));
+        if !any {
+            return Ok(());
+        }
+        let (e, x) = (0..out.len())
+            .map(|e| (e, out[e]))
+            .find(|&(e, x)| leaves(x, self.checked[e]))
+            .expect("an entity was flagged");
+        Err(range_error(network, self.param, e, x))
     }
 
     /// The parameter.
@@ -698,6 +708,53 @@ mod tests {
             assert_eq!(portable[k].to_bits(), scalar.to_bits(), "k = {k}");
         }
         assert!(batch.contains(&f64::INFINITY) && batch.contains(&0.0));
+    }
+
+    /// A draw that leaves the physical range names the first entity (in table
+    /// order) that left it, through the batch path (all normal) and through the
+    /// per-entity path (mixed families) alike.
+    #[test]
+    fn a_draw_outside_the_range_names_the_first_entity_that_left_it() {
+        let net = network();
+        let normal = |mean| {
+            Dist::new(DistSpec::Normal {
+                mean,
+                sd: 1.0,
+                min: None,
+                max: None,
+            })
+            .unwrap()
+        };
+        let uniform = Dist::new(DistSpec::Uniform { min: 1.0, max: 2.0 }).unwrap();
+        for mixed in [false, true] {
+            let entries = Param::ALL
+                .into_iter()
+                .map(|p| {
+                    let n = net.count(p.level());
+                    if p == Param::EvStock {
+                        let first = if mixed { uniform.clone() } else { normal(5.0) };
+                        (
+                            Scope::Own,
+                            vec![first, normal(0.5), normal(-0.5)],
+                            vec![true; n],
+                        )
+                    } else {
+                        let fixed = Dist::new(DistSpec::Fixed { value: 0.5 }).unwrap();
+                        (Scope::Global, vec![fixed; n], vec![false; n])
+                    }
+                })
+                .collect();
+            let plan = SamplingPlan::new(&net, entries);
+            assert_eq!(
+                plan.params[Param::EvStock.index()].z_batch.is_some(),
+                !mixed
+            );
+            let mut values = ParamValues::new(&net);
+            // u = 0.1 puts both normals below 0: entity b (index 1) is the first.
+            let err = plan.apply(&net, &[0.1; 3], &mut values).unwrap_err();
+            assert_eq!(err.entity, "b", "mixed = {mixed}");
+            assert!(plan.apply(&net, &[0.9; 3], &mut values).is_ok());
+        }
     }
 
     #[test]
