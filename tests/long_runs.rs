@@ -622,21 +622,10 @@ fn sketch_quantiles_are_within_0_1_percent_of_exact_on_the_default_config_at_100
 /// combine into exactly the state of the whole run (the basis for shards).
 #[test]
 fn states_of_disjoint_chunk_sets_merge_into_the_whole_run() {
-    use evcarbon::sampling::{ChunkPlan, SamplerRun};
     let dir = example_copy();
     let config = example_config(dir.path(), 10_000);
     let rule = StopRule::Draws { draws: 10_000 };
-    let run = SamplerRun {
-        model: &config.model,
-        plan: &config.plan,
-        scenarios: &config.scenarios,
-        seed: config.run.seed,
-        sampler: config.run.sampler,
-        chunks: ChunkPlan { draws: 10_000 },
-        threads: 2,
-        thresholds: evcarbon::longrun::thresholds(&config),
-        progress: None,
-    };
+    let run = two_thread_run(&config, 10_000);
     let prepared = run.prepare().unwrap();
     let never = AtomicBool::new(false);
     let part = |chunks: &[u64]| {
@@ -673,20 +662,9 @@ fn states_of_disjoint_chunk_sets_merge_into_the_whole_run() {
 /// what one segment does.
 #[test]
 fn one_chunk_segments_on_two_threads_equal_the_whole_run() {
-    use evcarbon::sampling::{ChunkPlan, SamplerRun};
     let dir = example_copy();
     let config = example_config(dir.path(), 10_000);
-    let run = SamplerRun {
-        model: &config.model,
-        plan: &config.plan,
-        scenarios: &config.scenarios,
-        seed: config.run.seed,
-        sampler: config.run.sampler,
-        chunks: ChunkPlan { draws: 10_000 },
-        threads: 2,
-        thresholds: evcarbon::longrun::thresholds(&config),
-        progress: None,
-    };
+    let run = two_thread_run(&config, 10_000);
     let prepared = run.prepare().unwrap();
     let never = AtomicBool::new(false);
     let mut acc = prepared.template().clone();
@@ -702,4 +680,22 @@ fn one_chunk_segments_on_two_threads_equal_the_whole_run() {
         serde_json::to_string(&acc).unwrap(),
         serde_json::to_string(&whole).unwrap()
     );
+}
+
+/// A sampling run of `config` over `draws` draws on two threads.
+fn two_thread_run(
+    config: &evcarbon::config::Config,
+    draws: u64,
+) -> evcarbon::sampling::SamplerRun<'_> {
+    evcarbon::sampling::SamplerRun {
+        model: &config.model,
+        plan: &config.plan,
+        scenarios: &config.scenarios,
+        seed: config.run.seed,
+        sampler: config.run.sampler,
+        chunks: evcarbon::sampling::ChunkPlan { draws },
+        threads: 2,
+        thresholds: evcarbon::longrun::thresholds(config),
+        progress: None,
+    }
 }

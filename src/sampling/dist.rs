@@ -327,14 +327,12 @@ impl Dist {
             Kind::Normal { .. } | Kind::LogNormal { .. } => {
                 self.quantile_from_z(std_normal_quantile(u))
             }
-            Kind::TruncatedNormal {
-                mean,
-                sd,
-                cdf_lo,
-                cdf_width,
-                min,
-                max,
-            } => (mean + sd * std_normal_quantile(cdf_lo + u * cdf_width)).clamp(*min, *max),
+            Kind::TruncatedNormal { .. } => {
+                // Through the map the batch path uses, so both do the same operations.
+                let m = self.z_map().expect("a truncated normal maps z");
+                (m.shift + m.scale * std_normal_quantile(m.u_lo + u * m.u_width))
+                    .clamp(m.min, m.max)
+            }
             Kind::Beta {
                 alpha,
                 beta,

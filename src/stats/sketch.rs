@@ -705,14 +705,21 @@ impl QuantileSketch {
         debug_assert!(x.is_finite(), "QuantileSketch::insert given {x}");
         // Turns -0.0 into +0.0 so min/max do not depend on insertion order.
         let x = x + 0.0;
-        self.count += 1;
+        self.count_extremes(x, 1);
+        self.add_to_bucket(x);
+    }
+
+    /// Counts `n` values equal to `x` (already `+ 0.0`) in `count`, `min` and
+    /// `max`: the half of an insert that is not the bucket.
+    #[inline]
+    fn count_extremes(&mut self, x: f64, n: u64) {
+        self.count += n;
         if x < self.min {
             self.min = x;
         }
         if x > self.max {
             self.max = x;
         }
-        self.add_to_bucket(x);
     }
 
     /// The mapping's multiplier: sketches with equal multipliers map every value
@@ -826,13 +833,7 @@ impl QuantileSketch {
             return;
         }
         let x = x + 0.0;
-        self.count += n;
-        if x < self.min {
-            self.min = x;
-        }
-        if x > self.max {
-            self.max = x;
-        }
+        self.count_extremes(x, n);
         let a = x.abs();
         if a >= ZERO_THRESHOLD {
             let idx = self.index(a);
