@@ -811,18 +811,27 @@ impl QuantileSketch {
     /// [`add_coded`](Self::add_coded) for escaped values.
     #[inline]
     pub(crate) fn add_to_bucket(&mut self, x: f64) {
-        let a = x.abs();
-        if a >= ZERO_THRESHOLD {
-            let idx = self.index(a);
-            let store = if x > 0.0 {
-                &mut self.positive
-            } else {
-                &mut self.negative
-            };
-            store.add(idx, self.max_buckets);
-        } else {
-            self.zero_count += 1;
+        let cap = self.max_buckets;
+        match self.bucket_of(x) {
+            Some((store, idx)) => store.add(idx, cap),
+            None => self.zero_count += 1,
         }
+    }
+
+    /// The store and bucket index of `x`, or `None` for the zero count.
+    #[inline]
+    fn bucket_of(&mut self, x: f64) -> Option<(&mut Store, i32)> {
+        let a = x.abs();
+        if a < ZERO_THRESHOLD {
+            return None;
+        }
+        let idx = self.index(a);
+        let store = if x > 0.0 {
+            &mut self.positive
+        } else {
+            &mut self.negative
+        };
+        Some((store, idx))
     }
 
     /// Adds `n` copies of `x` (finite): the same sketch as `n` calls of
@@ -834,17 +843,10 @@ impl QuantileSketch {
         }
         let x = x + 0.0;
         self.count_extremes(x, n);
-        let a = x.abs();
-        if a >= ZERO_THRESHOLD {
-            let idx = self.index(a);
-            let store = if x > 0.0 {
-                &mut self.positive
-            } else {
-                &mut self.negative
-            };
-            store.add_n(idx, n, self.max_buckets);
-        } else {
-            self.zero_count += n;
+        let cap = self.max_buckets;
+        match self.bucket_of(x) {
+            Some((store, idx)) => store.add_n(idx, n, cap),
+            None => self.zero_count += n,
         }
     }
 
