@@ -164,25 +164,25 @@ impl Accumulator {
         self.at_or_above.fill(0);
     }
 
-    /// Counts from now on with the same ternary series as `other` (an
-    /// accumulator of the same series), as when a checkpoint's accumulator
-    /// continues a run. Changes the speed only.
+    /// Counts from now on with the ternary series of `other` (an accumulator of the
+    /// same series) if this one counts none by value, as when a checkpoint's
+    /// accumulator continues a run. One that already does keeps its own (possibly
+    /// refined) guess and its allocated block. Changes the speed only.
     pub fn count_like(&mut self, other: &Accumulator) {
         assert!(
             self.block.buffered() == 0 && self.series() == other.series(),
             "count_like needs a flushed accumulator of the same series"
         );
-        let flags = other.block.ternary_flags();
-        if self.block.ternary_flags() != flags {
+        if self.ternary_series() == 0 && other.ternary_series() > 0 {
             let shifts: Vec<f64> = (0..self.series()).map(|i| self.moments.shift(i)).collect();
             let multiplier = QuantileSketch::new().multiplier();
-            self.block = SketchBlock::new(&shifts, multiplier, BLOCK, &flags);
+            self.block = SketchBlock::new(&shifts, multiplier, BLOCK, &other.block.ternary_flags());
         }
     }
 
     /// How many series are counted by value (see [`Self::with_ternary_series`]).
     pub fn ternary_series(&self) -> usize {
-        self.block.ternary_flags().iter().filter(|&&t| t).count()
+        self.block.ternary_series()
     }
 
     /// Draws aggregated.
@@ -386,6 +386,23 @@ mod tests {
         reused.end_chunk();
         reused.flush();
         assert_eq!(json(&reused), json(&filled(300..2300)));
+    }
+
+    /// A loaded accumulator (which counts nothing by value) takes the run's
+    /// ternary guess; one with its own guess keeps it.
+    #[test]
+    fn count_like_adopts_a_guess_only_where_there_is_none() {
+        let shifts = vec![1.0, 0.0, 2.5];
+        let guessed =
+            Accumulator::with_ternary_series(shifts.clone(), Vec::new(), &[false, true, false]);
+        let json = serde_json::to_string(&filled(0..10)).unwrap();
+        let mut loaded: Accumulator = serde_json::from_str(&json).unwrap();
+        assert_eq!(loaded.ternary_series(), 0);
+        loaded.count_like(&guessed);
+        assert_eq!(loaded.ternary_series(), 1);
+        let mut own = Accumulator::with_ternary_series(shifts, Vec::new(), &[true, true, false]);
+        own.count_like(&guessed);
+        assert_eq!(own.ternary_series(), 2);
     }
 
     #[test]
