@@ -69,9 +69,9 @@ pub struct ParamPlan {
     affine: Option<Vec<(f64, f64)>>,
     /// True in a scenario variant for parameters that differ from the baseline.
     changed: bool,
-    /// Set when every distribution is normal or every one is lognormal (the
-    /// per-city activity data, say): the draw is then mapped in batches that
-    /// vectorize (see [`Self::apply_z_batch`]).
+    /// Set when every distribution is of the normal family (normal or truncated
+    /// normal) or every one is lognormal (the per-city activity data, say): the
+    /// draw is then mapped in batches that vectorize (see [`Self::apply_z_batch`]).
     z_batch: Option<ZBatch>,
 }
 
@@ -161,11 +161,12 @@ impl ParamPlan {
         Ok(())
     }
 
-    /// [`Self::apply`] for normal or lognormal entities: the scores, then the
-    /// values, of up to [`BATCH`] entities at a time in loops that vectorize, then
-    /// the scenario change and the range check entity by entity. The same
+    /// [`Self::apply`] for normal-family or lognormal entities: the scores, then
+    /// the values, of up to [`BATCH`] entities at a time in loops that vectorize,
+    /// then the scenario change and the range check over all entities. The same
     /// operations as entity by entity, so the same bits (entities that share a
-    /// variate compute the same score again, instead of copying it).
+    /// variate compute the same score again, instead of copying it), and the same
+    /// entity named when a value leaves its range (the first in table order).
     fn apply_z_batch(
         &self,
         batch: &ZBatch,
