@@ -49,6 +49,11 @@ pub struct Scratch {
     pool_empty: Vec<f64>,
     /// Per city: E_c·i_c/(1−δ_c), summed into `drawn_gwh` in city order.
     city_drawn_gwh: Vec<f64>,
+    /// Per city: its province's Λ_r and max(Q_r, Σ U_s), what Λ_r is shared over.
+    city_landed_t: Vec<f64>,
+    city_share_base_twh: Vec<f64>,
+    /// The cities of the advanced tiers, ascending.
+    advanced: Vec<usize>,
 }
 
 impl Scratch {
@@ -65,6 +70,9 @@ impl Scratch {
             pool_intensity: vec![0.0; nc],
             pool_empty: vec![0.0; nc],
             city_drawn_gwh: vec![0.0; nc],
+            city_landed_t: vec![0.0; nc],
+            city_share_base_twh: vec![0.0; nc],
+            advanced: (0..nc).filter(|&c| network.cities()[c].advanced).collect(),
         }
     }
 }
@@ -112,7 +120,7 @@ fn evaluate_portable(
     provincial_pools(model, v, s, out);
     cities(model, v, s, out)?;
     burden_landing(model, v, s, out);
-    headlines(model, out)
+    headlines(model, s, out)
 }
 
 /// M_p, O_p and P_p for every province, plus its consumption-side intensity.
@@ -179,10 +187,18 @@ fn cities(
 ) -> Result<(), ModelError> {
     let lay = model.layout();
     let gen_intensity = v.get(Param::GenIntensity);
-    for (c, &p) in s.province_of.iter().enumerate() {
-        s.own_intensity[c] = gen_intensity[p];
-        s.pool_intensity[c] = out[lay.province(PM::PoolIntensity, p)];
-        s.pool_empty[c] = f64::from(u8::from(s.own_pool_twh[p] + s.imports_twh[p] <= 0.0));
+    // Province values spread to their cities, province by province (cheaper than
+    // a gather per city).
+    let net = model.network();
+    for p in 0..net.provinces().len() {
+        let own = gen_intensity[p];
+        let pool = out[lay.province(PM::PoolIntensity, p)];
+        let empty = f64::from(u8::from(s.own_pool_twh[p] + s.imports_twh[p] <= 0.0));
+        for &c in net.cities_in(p) {
+            s.own_intensity[c] = own;
+            s.pool_intensity[c] = pool;
+            s.pool_empty[c] = empty;
+        }
     }
     let n = s.province_of.len();
     let well_to_wheel = model.ice_basis() == IceBasis::Wtw;
@@ -334,16 +350,8 @@ fn burden_landing(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f6
         let share_base = leaving_twh.max(surplus_twh);
         let landed = s.landed_t[r];
         for &c in net.cities_in(r) {
-            let surplus = (generation[c] - demand[c]).max(0.0);
-            let received = if share_base > 0.0 {
-                landed * surplus / share_base
-            } else {
-                0.0
-            };
-            let net_transfer = out[lay.city(CM::BurdenExportedT, c)] - received;
-            out[lay.city(CM::BurdenReceivedT, c)] = received;
-            out[lay.city(CM::NetTransferT, c)] = net_transfer;
-            out[lay.city(CM::NetImporter, c)] = if net_transfer > 0.0 { 1.0 } else { 0.0 };
+            s.city_share_base_twh[c] = share_base;
+            s.city_landed_t[c] = landed;
         }
         let rest = if share_base > 0.0 {
             landed * (leaving_twh - surplus_twh).max(0.0) / share_base
@@ -353,31 +361,55 @@ fn burden_landing(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f6
         out[lay.province(PM::BurdenLandedT, r)] = landed;
         out[lay.province(PM::BurdenRestOfProvinceT, r)] = rest;
     }
+    // B_s and N_c over the contiguous per-city runs (see `cities`).
+    let n = s.province_of.len();
+    let (front, back) = out.split_at_mut(lay.city(CM::BurdenReceivedT, 0));
+    let exported = &front[lay.city(CM::BurdenExportedT, 0)..][..n];
+    let mut runs = back.chunks_exact_mut(n);
+    let mut next_run = || runs.next().expect("a run per city metric");
+    let (received, net_transfer, _worse, net_importer) =
+        (next_run(), next_run(), next_run(), next_run());
+    let (generation, demand) = (&generation[..n], &demand[..n]);
+    let (share_base_twh, landed_t) = (&s.city_share_base_twh[..n], &s.city_landed_t[..n]);
+    for c in 0..n {
+        let surplus = (generation[c] - demand[c]).max(0.0);
+        let share_base = share_base_twh[c];
+        let received_t = if share_base > 0.0 {
+            landed_t[c] * surplus / share_base
+        } else {
+            0.0
+        };
+        received[c] = received_t;
+        net_transfer[c] = exported[c] - received_t;
+        net_importer[c] = if net_transfer[c] > 0.0 { 1.0 } else { 0.0 };
+    }
 }
 
 /// National headline metrics from the city metrics already in `out`.
+///
+/// Reads each city metric as its contiguous run; the sums over cities are taken
+/// in city order.
 #[inline(always)]
-fn headlines(model: &Model, out: &mut [f64]) -> Result<(), ModelError> {
-    let net = model.network();
+fn headlines(model: &Model, s: &Scratch, out: &mut [f64]) -> Result<(), ModelError> {
     let lay = model.layout();
-    let n = net.cities().len();
+    let n = s.province_of.len();
+    let run = |m: CM| &out[lay.city(m, 0)..][..n];
+    let (energy, share) = (run(CM::EvEnergyGwh), run(CM::ImportShare));
+    let (territorial, emissions) = (run(CM::EvTerritorialT), run(CM::EvEmissionsT));
     let (mut adv_energy, mut adv_imported, mut adv_territorial, mut adv_emissions) =
         (0.0, 0.0, 0.0, 0.0);
-    let (mut max_ratio, mut importers, mut worse, mut shifted) =
-        (f64::NEG_INFINITY, 0usize, 0usize, 0.0);
-    for (c, city) in net.cities().iter().enumerate() {
-        let energy = out[lay.city(CM::EvEnergyGwh, c)];
-        if city.advanced {
-            adv_energy += energy;
-            adv_imported += energy * out[lay.city(CM::ImportShare, c)];
-            adv_territorial += out[lay.city(CM::EvTerritorialT, c)];
-            adv_emissions += out[lay.city(CM::EvEmissionsT, c)];
-        }
-        max_ratio = max_ratio.max(out[lay.city(CM::EvIceRatio, c)]);
-        importers += (out[lay.city(CM::NetImporter, c)] > 0.0) as usize;
-        worse += (out[lay.city(CM::EvWorseThanIce, c)] > 0.0) as usize;
-        shifted += out[lay.city(CM::BurdenExportedT, c)];
+    for &c in &s.advanced {
+        adv_energy += energy[c];
+        adv_imported += energy[c] * share[c];
+        adv_territorial += territorial[c];
+        adv_emissions += emissions[c];
     }
+    let max_ratio = run(CM::EvIceRatio)
+        .iter()
+        .fold(f64::NEG_INFINITY, |m, &r| m.max(r));
+    let positive = |m: CM| run(m).iter().map(|&x| usize::from(x > 0.0)).sum::<usize>();
+    let (importers, worse) = (positive(CM::NetImporter), positive(CM::EvWorseThanIce));
+    let shifted = run(CM::BurdenExportedT).iter().fold(0.0, |sum, &x| sum + x);
     for (k, h) in lay.headlines().iter().enumerate() {
         out[lay.headline(k)] = match h {
             Headline::AdvancedImportShare => {

@@ -76,35 +76,54 @@ pub struct ParamPlan {
 }
 
 /// The maps of a parameter whose entities are all of the normal family (normal
-/// or truncated normal) or all lognormal (see [`ZMap`]), one per entity.
+/// or truncated normal) or all lognormal (see [`ZMap`]), one per *leader*: an
+/// entity that is no twin of an earlier one (see [`ParamPlan::same_as`]). A
+/// global per-city parameter has one leader and 284 twins, whose values are
+/// copies; the batch computes one score and one `exp` for them, not 285.
 #[derive(Clone, Debug, PartialEq)]
 struct ZBatch {
     shift: Vec<f64>,
     scale: Vec<f64>,
     log: bool,
-    /// `(u_lo, u_width, min, max)` per entity, when some entity is truncated.
+    /// `(u_lo, u_width, min, max)` per leader, when some entity is truncated.
     truncation: Option<Vec<(f64, f64, f64, f64)>>,
+    /// The variate each leader reads.
+    variates: Vec<u32>,
+    /// The leaders' entities, ascending, when some entity is a twin (`None`: every
+    /// entity is a leader, and leader `k` is entity `k`).
+    leaders: Option<Vec<u32>>,
 }
 
 impl ZBatch {
     /// The batch form of `dists`, if they are all of the normal family or all
-    /// lognormal and `random` (take variates).
-    fn of(dists: &[Dist], random: bool) -> Option<ZBatch> {
+    /// lognormal and `random` (take variates); `same_as` marks the twins.
+    fn of(
+        dists: &[Dist],
+        variate_of: &[u32],
+        same_as: &[Option<u32>],
+        random: bool,
+    ) -> Option<ZBatch> {
         let maps: Option<Vec<ZMap>> = dists.iter().map(Dist::z_map).collect();
         let maps = maps.filter(|m| random && !m.is_empty())?;
         let log = maps[0].log;
         let truncated = maps.iter().any(|m| {
             m.u_lo != 0.0 || m.u_width != 1.0 || m.min > f64::NEG_INFINITY || m.max < f64::INFINITY
         });
+        let leaders: Vec<usize> = (0..dists.len()).filter(|&e| same_as[e].is_none()).collect();
+        let of_leaders = |f: &dyn Fn(&ZMap) -> f64| leaders.iter().map(|&e| f(&maps[e])).collect();
         maps.iter().all(|m| m.log == log).then(|| ZBatch {
-            shift: maps.iter().map(|m| m.shift).collect(),
-            scale: maps.iter().map(|m| m.scale).collect(),
+            shift: of_leaders(&|m| m.shift),
+            scale: of_leaders(&|m| m.scale),
             log,
             truncation: truncated.then(|| {
-                maps.iter()
-                    .map(|m| (m.u_lo, m.u_width, m.min, m.max))
+                leaders
+                    .iter()
+                    .map(|&e| (maps[e].u_lo, maps[e].u_width, maps[e].min, maps[e].max))
                     .collect()
             }),
+            variates: leaders.iter().map(|&e| variate_of[e]).collect(),
+            leaders: (leaders.len() < dists.len())
+                .then(|| leaders.iter().map(|&e| e as u32).collect()),
         })
     }
 }
@@ -162,11 +181,12 @@ impl ParamPlan {
     }
 
     /// [`Self::apply`] for normal-family or lognormal entities: the scores, then
-    /// the values, of up to [`BATCH`] entities at a time in loops that vectorize,
-    /// then the scenario change and the range check over all entities. The same
-    /// operations as entity by entity, so the same bits (entities that share a
-    /// variate compute the same score again, instead of copying it), and the same
-    /// entity named when a value leaves its range (the first in table order).
+    /// the values, of up to [`BATCH`] leaders at a time in loops that vectorize,
+    /// then the twins' copies, the scenario change and the range check over all
+    /// entities. The same operations as entity by entity, so the same bits (entities
+    /// that share a variate through different distributions compute the same score
+    /// again, instead of copying it), and the same entity named when a value leaves
+    /// its range (the first in table order).
     fn apply_z_batch(
         &self,
         batch: &ZBatch,
@@ -174,11 +194,16 @@ impl ParamPlan {
         uniforms: &[f64],
         out: &mut [f64],
     ) -> Result<(), RangeError> {
-        let (mut us, mut zs) = ([0.0; BATCH], [0.0; BATCH]);
-        for start in (0..out.len()).step_by(BATCH) {
-            let end = out.len().min(start + BATCH);
+        let (mut us, mut zs, mut computed) = ([0.0; BATCH], [0.0; BATCH], [0.0; BATCH]);
+        let n_leaders = batch.variates.len();
+        for start in (0..n_leaders).step_by(BATCH) {
+            let end = n_leaders.min(start + BATCH);
             let (us, zs) = (&mut us[..end - start], &mut zs[..end - start]);
-            for (u, &v) in us.iter_mut().zip(&self.variate_of[start..end]) {
+            let xs = match batch.leaders {
+                None => &mut out[start..end],
+                Some(_) => &mut computed[..end - start],
+            };
+            for (u, &v) in us.iter_mut().zip(&batch.variates[start..end]) {
                 *u = uniforms[v as usize];
             }
             let truncation = batch.truncation.as_ref().map(|t| &t[start..end]);
@@ -189,16 +214,15 @@ impl ParamPlan {
             }
             std_normal_quantiles(us, zs);
             let (shift, scale) = (&batch.shift[start..end], &batch.scale[start..end]);
-            let out = &mut out[start..end];
             if batch.log {
-                lognormals_from_z(zs, shift, scale, out);
-                continue;
+                lognormals_from_z(zs, shift, scale, xs);
+            } else {
+                for (((x, &z), &shift), &scale) in xs.iter_mut().zip(&*zs).zip(shift).zip(scale) {
+                    *x = shift + scale * z;
+                }
             }
-            for (((x, &z), &shift), &scale) in out.iter_mut().zip(&*zs).zip(shift).zip(scale) {
-                *x = shift + scale * z;
-            }
-            if let Some(truncation) = truncation {
-                for (x, &(_, _, min, max)) in out.iter_mut().zip(truncation) {
+            if let Some(truncation) = truncation.filter(|_| !batch.log) {
+                for (x, &(_, _, min, max)) in xs.iter_mut().zip(truncation) {
                     // `f64::clamp`'s operations (NaN stays NaN).
                     *x = if *x < min {
                         min
@@ -207,6 +231,19 @@ impl ParamPlan {
                     } else {
                         *x
                     };
+                }
+            }
+            if let Some(leaders) = &batch.leaders {
+                for (&x, &e) in computed.iter().zip(&leaders[start..end]) {
+                    out[e as usize] = x;
+                }
+            }
+        }
+        if batch.leaders.is_some() {
+            // A twin's leader is an earlier entity, already computed.
+            for e in 0..out.len() {
+                if let Some(leader) = self.same_as[e] {
+                    out[e] = out[leader as usize];
                 }
             }
         }
@@ -315,7 +352,7 @@ impl SamplingPlan {
             params.push(ParamPlan {
                 param,
                 scope,
-                z_batch: ZBatch::of(&dists, random),
+                z_batch: ZBatch::of(&dists, &variate_of, &same_as, random),
                 dists,
                 variate_of,
                 checked,
@@ -495,7 +532,12 @@ impl SamplingPlan {
             }
             plan.same_as =
                 earlier_twins_affine(&plan.dists, &plan.variate_of, plan.affine.as_deref());
-            plan.z_batch = ZBatch::of(&plan.dists, plan.has_variates());
+            plan.z_batch = ZBatch::of(
+                &plan.dists,
+                &plan.variate_of,
+                &plan.same_as,
+                plan.has_variates(),
+            );
         }
         Ok(variant)
     }
@@ -781,6 +823,88 @@ mod tests {
                 x.mul_add(scale, shift).to_bits()
             })
             .collect()
+    }
+
+    /// A batch whose entities are twins of a few (a global per-city parameter
+    /// with a value per tier, say) maps its leaders only and copies the rest: the
+    /// bits of mapping every entity, also when a scenario change splits twins.
+    #[test]
+    fn a_batch_of_twins_maps_its_leaders_and_copies_the_bits() {
+        let provinces = vec![Province { id: "A".into() }, Province { id: "B".into() }];
+        let net = Network::new(
+            provinces,
+            (0..7)
+                .map(|c| city(&format!("c{c}"), c % 2))
+                .collect::<Vec<_>>(),
+            Vec::new(),
+        );
+        let lognormal = |mu| Dist::new(DistSpec::LogNormal { mu, sigma: 0.3 }).unwrap();
+        let truncated = |mean| {
+            Dist::new(DistSpec::Normal {
+                mean,
+                sd: 2.0,
+                min: Some(0.0),
+                max: None,
+            })
+            .unwrap()
+        };
+        let entries = Param::ALL
+            .into_iter()
+            .map(|p| {
+                let n = net.count(p.level());
+                let (scope, dists) = match p {
+                    Param::VktKm => (
+                        Scope::Global,
+                        (0..n).map(|c| lognormal(9.0 + (c % 3) as f64)).collect(),
+                    ),
+                    Param::EvStock => (
+                        Scope::Province,
+                        (0..n).map(|c| truncated(1.0 + (c % 2) as f64)).collect(),
+                    ),
+                    _ => (
+                        Scope::Global,
+                        vec![Dist::new(DistSpec::Fixed { value: 0.5 }).unwrap(); n],
+                    ),
+                };
+                (scope, dists, vec![false; n])
+            })
+            .collect();
+        let base = SamplingPlan::new(&net, entries);
+        let leaders = |plan: &SamplingPlan, p: Param| {
+            let batch = plan.params[p.index()].z_batch.as_ref().expect("a batch");
+            batch.leaders.as_ref().map(Vec::len)
+        };
+        assert_eq!(leaders(&base, Param::VktKm), Some(3));
+        // Cities alternate between the two provinces, with the province's mean: one
+        // distinct (variate, distribution) pair per province.
+        assert_eq!(leaders(&base, Param::EvStock), Some(2));
+        let variant = base
+            .variant(&[(
+                Param::VktKm,
+                vec![3, 6],
+                Change::Affine {
+                    scale: 0.8,
+                    shift: 0.0,
+                },
+            )])
+            .unwrap();
+        // c3 and c6, changed, are no longer twins of c0: they lead too (twins are
+        // only looked for among the baseline's leaders).
+        assert_eq!(leaders(&variant, Param::VktKm), Some(5));
+        let mut values = ParamValues::new(&net);
+        for u in [[0.3, 0.7, 0.01], [0.5, 0.999, 1e-9], [0.92, 0.08, 0.5]] {
+            for plan in [&base, &variant] {
+                plan.apply(&net, &u, &mut values).unwrap();
+                for p in [Param::EvStock, Param::VktKm] {
+                    let bits: Vec<u64> = values.get(p).iter().map(|x| x.to_bits()).collect();
+                    assert_eq!(
+                        bits,
+                        straightforward(&plan.params[p.index()], &u),
+                        "{p:?} at {u:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
