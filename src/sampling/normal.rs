@@ -192,17 +192,18 @@ fn tails_of_pass(us: &[f64], zs: &mut [f64], in_tail: &[u8; PASS]) {
     if count == 0 {
         return;
     }
-    let mut tail_zs = [0.0; PASS];
+    // Each score replaces its uniform (one scratch array fewer to set up).
     let mut others = 0u64;
-    for (z, &u) in tail_zs[..count].iter_mut().zip(&tail_us[..count]) {
+    for u_then_z in &mut tail_us[..count] {
+        let u = *u_then_z;
         let q = u - 0.5;
         let p = if q < 0.0 { u } else { 1.0 - u };
         let r = (-ln(p)).sqrt();
         let x = intermediate(r);
-        *z = if q < 0.0 { -x } else { x };
+        *u_then_z = if q < 0.0 { -x } else { x };
         others |= u64::from(!(p > 0.0 && r <= SPLIT2));
     }
-    for (&k, &z) in at[..count].iter().zip(&tail_zs[..count]) {
+    for (&k, &z) in at[..count].iter().zip(&tail_us[..count]) {
         zs[usize::from(k)] = z;
     }
     if others != 0 {

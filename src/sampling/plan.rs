@@ -61,10 +61,8 @@ pub struct ParamPlan {
     dists: Vec<Dist>,
     variate_of: Vec<u32>,
     checked: Vec<bool>,
-    /// For each entity, an earlier entity with the same variate and distribution
-    /// whose value it can copy (a shared draw through one distribution is computed
-    /// once, which matters for expensive inverse CDFs such as PERT and beta).
-    same_as: Vec<Option<u32>>,
+    /// The entities whose value is computed, and those that copy it.
+    twins: Twins,
     /// Scenario changes `x → x·scale + shift` per entity (`None`: no change).
     affine: Option<Vec<(f64, f64)>>,
     /// True in a scenario variant for parameters that differ from the baseline.
@@ -75,9 +73,52 @@ pub struct ParamPlan {
     z_batch: Option<ZBatch>,
 }
 
+/// Entities that copy an earlier entity's value: one with the same variate and
+/// distribution (and scenario change). A shared draw through one distribution is
+/// computed once, which matters for expensive inverse CDFs such as PERT and beta,
+/// and for global per-city parameters (285 entities, a few distinct values).
+#[derive(Clone, Debug, PartialEq)]
+struct Twins {
+    /// The entities that are no twin, ascending.
+    leaders: Vec<u32>,
+    /// `(leader, first, len)`: twins `first..first + len` copy `leader`, an
+    /// earlier entity (a global parameter's 284 twins are one run).
+    copies: Vec<(u32, u32, u32)>,
+}
+
+impl Twins {
+    /// From each entity's earlier twin, if any.
+    fn of(same_as: &[Option<u32>]) -> Twins {
+        let mut twins = Twins {
+            leaders: Vec::new(),
+            copies: Vec::new(),
+        };
+        for (e, &leader) in same_as.iter().enumerate() {
+            let e = e as u32;
+            match (leader, twins.copies.last_mut()) {
+                (Some(leader), Some((l, first, len))) if *l == leader && *first + *len == e => {
+                    *len += 1;
+                }
+                (Some(leader), _) => twins.copies.push((leader, e, 1)),
+                (None, _) => twins.leaders.push(e),
+            }
+        }
+        twins
+    }
+
+    /// Copies each leader's value in `out` to its twins.
+    #[inline]
+    fn copy(&self, out: &mut [f64]) {
+        for &(leader, first, len) in &self.copies {
+            let value = out[leader as usize];
+            out[first as usize..(first + len) as usize].fill(value);
+        }
+    }
+}
+
 /// The maps of a parameter whose entities are all of the normal family (normal
 /// or truncated normal) or all lognormal (see [`ZMap`]), one per *leader*: an
-/// entity that is no twin of an earlier one (see [`ParamPlan::same_as`]). A
+/// entity that is no twin of an earlier one (see [`Twins`]). A
 /// global per-city parameter has one leader and 284 twins, whose values are
 /// copies; the batch computes one score and one `exp` for them, not 285.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,20 +137,15 @@ struct ZBatch {
 
 impl ZBatch {
     /// The batch form of `dists`, if they are all of the normal family or all
-    /// lognormal and `random` (take variates); `same_as` marks the twins.
-    fn of(
-        dists: &[Dist],
-        variate_of: &[u32],
-        same_as: &[Option<u32>],
-        random: bool,
-    ) -> Option<ZBatch> {
+    /// lognormal and `random` (take variates).
+    fn of(dists: &[Dist], variate_of: &[u32], twins: &Twins, random: bool) -> Option<ZBatch> {
         let maps: Option<Vec<ZMap>> = dists.iter().map(Dist::z_map).collect();
         let maps = maps.filter(|m| random && !m.is_empty())?;
         let log = maps[0].log;
         let truncated = maps.iter().any(|m| {
             m.u_lo != 0.0 || m.u_width != 1.0 || m.min > f64::NEG_INFINITY || m.max < f64::INFINITY
         });
-        let leaders: Vec<usize> = (0..dists.len()).filter(|&e| same_as[e].is_none()).collect();
+        let leaders: Vec<usize> = twins.leaders.iter().map(|&e| e as usize).collect();
         let of_leaders = |f: &dyn Fn(&ZMap) -> f64| leaders.iter().map(|&e| f(&maps[e])).collect();
         maps.iter().all(|m| m.log == log).then(|| ZBatch {
             shift: of_leaders(&|m| m.shift),
@@ -131,6 +167,25 @@ impl ZBatch {
 /// Entities mapped per batch: the uniforms and scores of a batch stay on the stack.
 const BATCH: usize = 256;
 
+/// Scratch of [`ParamPlan::apply_z_batch`]: a batch's uniforms, scores and values.
+/// Set up once per draw for all parameters (zeroing it per parameter cost 1–2 %
+/// of a run).
+struct BatchScratch {
+    us: [f64; BATCH],
+    zs: [f64; BATCH],
+    values: [f64; BATCH],
+}
+
+impl BatchScratch {
+    fn new() -> BatchScratch {
+        BatchScratch {
+            us: [0.0; BATCH],
+            zs: [0.0; BATCH],
+            values: [0.0; BATCH],
+        }
+    }
+}
+
 impl ParamPlan {
     /// Maps one draw's uniforms to this parameter's values.
     #[inline]
@@ -139,10 +194,11 @@ impl ParamPlan {
         network: &Network,
         uniforms: &[f64],
         values: &mut ParamValues,
+        scratch: &mut BatchScratch,
     ) -> Result<(), RangeError> {
         let out = values.get_mut(self.param);
         if let Some(batch) = &self.z_batch {
-            return self.apply_z_batch(batch, network, uniforms, out);
+            return self.apply_z_batch(batch, network, uniforms, out, scratch);
         }
         // Entities of a shared scope that read one variate through different normal or
         // lognormal distributions (a per-city mean, say) need the same z = Φ⁻¹(u):
@@ -151,11 +207,8 @@ impl ParamPlan {
         // computed more often, never differently.
         let shares_z = self.scope != Scope::Own;
         let (mut z_variate, mut z) = (u32::MAX, f64::NAN);
-        for e in 0..out.len() {
-            if let Some(twin) = self.same_as[e] {
-                out[e] = out[twin as usize];
-                continue;
-            }
+        for &e in &self.twins.leaders {
+            let e = e as usize;
             let (d, v) = (&self.dists[e], self.variate_of[e]);
             let u = uniforms[v as usize];
             let mut x = if shares_z && d.reads_z() {
@@ -177,6 +230,7 @@ impl ParamPlan {
             }
             out[e] = x;
         }
+        self.twins.copy(out);
         Ok(())
     }
 
@@ -193,8 +247,13 @@ impl ParamPlan {
         network: &Network,
         uniforms: &[f64],
         out: &mut [f64],
+        scratch: &mut BatchScratch,
     ) -> Result<(), RangeError> {
-        let (mut us, mut zs, mut computed) = ([0.0; BATCH], [0.0; BATCH], [0.0; BATCH]);
+        let BatchScratch {
+            us,
+            zs,
+            values: computed,
+        } = scratch;
         let n_leaders = batch.variates.len();
         for start in (0..n_leaders).step_by(BATCH) {
             let end = n_leaders.min(start + BATCH);
@@ -239,14 +298,7 @@ impl ParamPlan {
                 }
             }
         }
-        if batch.leaders.is_some() {
-            // A twin's leader is an earlier entity, already computed.
-            for e in 0..out.len() {
-                if let Some(leader) = self.same_as[e] {
-                    out[e] = out[leader as usize];
-                }
-            }
-        }
+        self.twins.copy(out);
         if let Some(affine) = &self.affine {
             for (x, &(scale, shift)) in out.iter_mut().zip(affine) {
                 *x = x.mul_add(scale, shift);
@@ -348,15 +400,15 @@ impl SamplingPlan {
             } else {
                 vec![0; dists.len()]
             };
-            let same_as = earlier_twins(&dists, &variate_of);
+            let twins = Twins::of(&earlier_twins(&dists, &variate_of));
             params.push(ParamPlan {
                 param,
                 scope,
-                z_batch: ZBatch::of(&dists, &variate_of, &same_as, random),
+                z_batch: ZBatch::of(&dists, &variate_of, &twins, random),
                 dists,
                 variate_of,
                 checked,
-                same_as,
+                twins,
                 affine: None,
                 changed: false,
             });
@@ -406,8 +458,9 @@ impl SamplingPlan {
         uniforms: &[f64],
         values: &mut ParamValues,
     ) -> Result<(), RangeError> {
+        let mut scratch = BatchScratch::new();
         for plan in &self.params {
-            plan.apply(network, uniforms, values)?;
+            plan.apply(network, uniforms, values, &mut scratch)?;
         }
         Ok(())
     }
@@ -421,8 +474,9 @@ impl SamplingPlan {
         uniforms: &[f64],
         values: &mut ParamValues,
     ) -> Result<(), RangeError> {
+        let mut scratch = BatchScratch::new();
         for plan in self.params.iter().filter(|p| p.changed) {
-            plan.apply(network, uniforms, values)?;
+            plan.apply(network, uniforms, values, &mut scratch)?;
         }
         Ok(())
     }
@@ -530,12 +584,15 @@ impl SamplingPlan {
                 };
                 plan.checked[e] = check_support(plan.param, moved).map_err(VariantError::Range)?;
             }
-            plan.same_as =
-                earlier_twins_affine(&plan.dists, &plan.variate_of, plan.affine.as_deref());
+            plan.twins = Twins::of(&earlier_twins_affine(
+                &plan.dists,
+                &plan.variate_of,
+                plan.affine.as_deref(),
+            ));
             plan.z_batch = ZBatch::of(
                 &plan.dists,
                 &plan.variate_of,
-                &plan.same_as,
+                &plan.twins,
                 plan.has_variates(),
             );
         }
