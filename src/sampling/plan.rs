@@ -130,6 +130,8 @@ struct ZBatch {
     truncation: Option<Vec<(f64, f64, f64, f64)>>,
     /// The variate each leader reads.
     variates: Vec<u32>,
+    /// The first of them when they are consecutive (read as one slice).
+    first_variate: Option<u32>,
     /// The leaders' entities, ascending, when some entity is a twin (`None`: every
     /// entity is a leader, and leader `k` is entity `k`).
     leaders: Option<Vec<u32>>,
@@ -158,6 +160,11 @@ impl ZBatch {
                     .collect()
             }),
             variates: leaders.iter().map(|&e| variate_of[e]).collect(),
+            first_variate: leaders
+                .iter()
+                .enumerate()
+                .all(|(k, &e)| variate_of[e] == variate_of[leaders[0]] + k as u32)
+                .then(|| variate_of[leaders[0]]),
             leaders: (leaders.len() < dists.len())
                 .then(|| leaders.iter().map(|&e| e as u32).collect()),
         })
@@ -262,8 +269,16 @@ impl ParamPlan {
                 None => &mut out[start..end],
                 Some(_) => &mut computed[..end - start],
             };
-            for (u, &v) in us.iter_mut().zip(&batch.variates[start..end]) {
-                *u = uniforms[v as usize];
+            match batch.first_variate {
+                Some(first) => {
+                    let first = first as usize;
+                    us.copy_from_slice(&uniforms[first + start..first + end]);
+                }
+                None => {
+                    for (u, &v) in us.iter_mut().zip(&batch.variates[start..end]) {
+                        *u = uniforms[v as usize];
+                    }
+                }
             }
             let truncation = batch.truncation.as_ref().map(|t| &t[start..end]);
             if let Some(truncation) = truncation {
@@ -307,10 +322,14 @@ impl ParamPlan {
         // Flagged without a branch per entity; the first one is named when any is.
         let range = self.param.range();
         let leaves = |x: f64, checked: bool| (checked | !x.is_finite()) & !range.contains(x);
-        let any = out
-            .iter()
-            .zip(&self.checked)
-            .fold(false, |any, (&x, &checked)| any | leaves(x, checked));
+        let any = if self.checked.contains(&true) {
+            out.iter()
+                .zip(&self.checked)
+                .fold(false, |any, (&x, &checked)| any | leaves(x, checked))
+        } else {
+            // `leaves(x, false)`: a value leaves the range only if it is not finite.
+            out.iter().fold(false, |any, &x| any | !x.is_finite())
+        };
         if !any {
             return Ok(());
         }
