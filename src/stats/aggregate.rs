@@ -3,6 +3,7 @@
 
 use super::block::SketchBlock;
 use super::{ChunkMomentsBank, QuantileSketch, RunMoments, StatsError, Summary};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize, Serializer};
 
 /// Draws coded before their values are counted into the sketches (see
@@ -12,6 +13,9 @@ use serde::{Deserialize, Serialize, Serializer};
 /// series). 1,024 was slower; 2,048, 4,096 and 8,192 ran equally fast on the
 /// default with 2 threads, so the smallest of them keeps memory down.
 const BLOCK: usize = 2048;
+
+/// Sketches merged per rayon task (a few hundred microseconds of work).
+const MERGE_GRAIN: usize = 256;
 
 /// A guess of which series take only the values −1, 0 and 1, from a few draws
 /// (for [`Accumulator::with_ternary_series`]): those that do in every draw seen.
@@ -140,10 +144,17 @@ impl Accumulator {
         self.moments
             .merge(&other.moments)
             .expect("accumulators of one run share series and shifts");
-        for (a, b) in self.sketches.iter_mut().zip(&other.sketches) {
-            a.merge(b)
-                .expect("sketches of one run share their parameters");
-        }
+        // Series by series, on the current rayon pool: merging is exact and
+        // independent per series (on 2 threads it halves the wait at the end of a
+        // segment).
+        self.sketches
+            .par_iter_mut()
+            .zip(other.sketches.par_iter())
+            .with_min_len(MERGE_GRAIN)
+            .for_each(|(a, b)| {
+                a.merge(b)
+                    .expect("sketches of one run share their parameters");
+            });
         for (a, b) in self.at_or_above.iter_mut().zip(&other.at_or_above) {
             *a += b;
         }

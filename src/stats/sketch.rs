@@ -521,6 +521,7 @@ impl Store {
         if covered && !self.collapsed {
             let at = self.slot(first);
             if add_without_carry(&mut self.counts[at..at + len], hist) {
+                hist.fill(0);
                 return;
             }
         }
@@ -549,15 +550,17 @@ impl Store {
             let from = other.slot(lo);
             let to = self.slot(lo);
             let len = (hi - lo) as usize + 1;
-            for (j, (mine, &theirs)) in self.counts[to..to + len]
-                .iter_mut()
-                .zip(&other.counts[from..from + len])
-                .enumerate()
-            {
-                let (sum, wrapped) = mine.overflowing_add(theirs);
-                *mine = sum;
-                if wrapped {
-                    *self.carries.entry(lo + j as i32).or_default() += 1;
+            let (mine, theirs) = (
+                &mut self.counts[to..to + len],
+                &other.counts[from..from + len],
+            );
+            if !add_without_carry(mine, theirs) {
+                for (j, (mine, &theirs)) in mine.iter_mut().zip(theirs).enumerate() {
+                    let (sum, wrapped) = mine.overflowing_add(theirs);
+                    *mine = sum;
+                    if wrapped {
+                        *self.carries.entry(lo + j as i32).or_default() += 1;
+                    }
                 }
             }
             for (&idx, &carried) in &other.carries {
@@ -599,41 +602,39 @@ impl Store {
     }
 }
 
-/// Adds `hist` into `window` (slices of one length) and zeroes `hist`, unless a
-/// sum would pass 16 bits: then returns false and changes nothing. Two
-/// branch-free passes that vectorize, in the AVX2 build where the CPU has it
-/// (integer additions: the same counts either way).
+/// Adds `counts` into `window` (slices of one length), unless a sum would pass
+/// 16 bits: then returns false and changes nothing. Two branch-free passes that
+/// vectorize, in the AVX2 build where the CPU has it (integer additions: the same
+/// counts either way).
 #[inline]
-fn add_without_carry(window: &mut [u16], hist: &mut [u32]) -> bool {
+fn add_without_carry<C: Copy + Into<u32>>(window: &mut [u16], counts: &[C]) -> bool {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { add_without_carry_avx2(window, hist) };
+        return unsafe { add_without_carry_avx2(window, counts) };
     }
-    add_without_carry_portable(window, hist)
+    add_without_carry_portable(window, counts)
 }
 
 /// [`add_without_carry_portable`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn add_without_carry_avx2(window: &mut [u16], hist: &mut [u32]) -> bool {
-    add_without_carry_portable(window, hist)
+fn add_without_carry_avx2<C: Copy + Into<u32>>(window: &mut [u16], counts: &[C]) -> bool {
+    add_without_carry_portable(window, counts)
 }
 
 #[inline(always)]
-fn add_without_carry_portable(window: &mut [u16], hist: &mut [u32]) -> bool {
-    let n = window.len();
-    let hist = &mut hist[..n];
+fn add_without_carry_portable<C: Copy + Into<u32>>(window: &mut [u16], counts: &[C]) -> bool {
+    let counts = &counts[..window.len()];
     let overflow = window
         .iter()
-        .zip(hist.iter())
-        .fold(0u32, |o, (&c, &h)| o | (u32::from(c) + h));
+        .zip(counts)
+        .fold(0u32, |o, (&c, &h)| o | (u32::from(c) + h.into()));
     if overflow >> 16 != 0 {
         return false;
     }
-    for (c, h) in window.iter_mut().zip(hist.iter_mut()) {
-        *c = (u32::from(*c) + *h) as u16;
-        *h = 0;
+    for (c, &h) in window.iter_mut().zip(counts) {
+        *c = (u32::from(*c) + h.into()) as u16;
     }
     true
 }
