@@ -967,10 +967,16 @@ mod tests {
         // c3 and c6, changed, are no longer twins of c0: they lead too (twins are
         // only looked for among the baseline's leaders).
         assert_eq!(leaders(&variant, Param::VktKm), Some(5));
-        let mut values = ParamValues::new(&net);
+        assert_maps_like_straightforward(&net, &[&base, &variant]);
+    }
+
+    /// `ev_stock` and `vkt_km` of every plan, at a few uniforms, have the bits of
+    /// [`straightforward`].
+    fn assert_maps_like_straightforward(net: &Network, plans: &[&SamplingPlan]) {
+        let mut values = ParamValues::new(net);
         for u in [[0.3, 0.7, 0.01], [0.5, 0.999, 1e-9], [0.92, 0.08, 0.5]] {
-            for plan in [&base, &variant] {
-                plan.apply(&net, &u, &mut values).unwrap();
+            for plan in plans {
+                plan.apply(net, &u, &mut values).unwrap();
                 for p in [Param::EvStock, Param::VktKm] {
                     let bits: Vec<u64> = values.get(p).iter().map(|x| x.to_bits()).collect();
                     assert_eq!(
@@ -1064,20 +1070,7 @@ mod tests {
                 },
             )])
             .unwrap();
-        let mut values = ParamValues::new(&net);
-        for u in [[0.3, 0.7, 0.01], [0.5, 0.999, 1e-9], [0.92, 0.08, 0.5]] {
-            for plan in [&base, &variant] {
-                plan.apply(&net, &u, &mut values).unwrap();
-                for p in [Param::EvStock, Param::VktKm] {
-                    let bits: Vec<u64> = values.get(p).iter().map(|x| x.to_bits()).collect();
-                    assert_eq!(
-                        bits,
-                        straightforward(&plan.params[p.index()], &u),
-                        "{p:?} at {u:?}"
-                    );
-                }
-            }
-        }
+        assert_maps_like_straightforward(&net, &[&base, &variant]);
     }
 
     #[test]

@@ -1558,6 +1558,59 @@ mod tests {
         }
     }
 
+    /// The AVX2 build of the carry-free window addition gives the portable build's
+    /// counts, and neither changes anything when a sum would pass 16 bits.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_window_addition_equals_portable_addition() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let window: Vec<u16> = (0..1001u32).map(|i| (i * 7919 % 30_000) as u16).collect();
+        let small: Vec<u32> = (0..1001u32).map(|i| i * 31 % 35_000).collect();
+        let narrow: Vec<u16> = small.iter().map(|&c| c as u16).collect();
+        let mut too_big = small.clone();
+        too_big[777] = 65_536 - u32::from(window[777]);
+        let run = |avx2: bool, counts: &dyn Fn(&mut [u16], bool) -> bool| {
+            let mut w = window.clone();
+            let added = counts(&mut w, avx2);
+            (added, w)
+        };
+        // SAFETY (in the closures below): AVX2 support was checked at the top.
+        let wide = |c: &[u32]| {
+            let c = c.to_vec();
+            move |w: &mut [u16], avx2: bool| {
+                if avx2 {
+                    unsafe { add_without_carry_avx2(w, &c) }
+                } else {
+                    add_without_carry_portable(w, &c)
+                }
+            }
+        };
+        let of_u16 = |w: &mut [u16], avx2: bool| {
+            if avx2 {
+                unsafe { add_without_carry_avx2(w, &narrow) }
+            } else {
+                add_without_carry_portable(w, &narrow)
+            }
+        };
+        let fits = run(false, &wide(&small));
+        assert!(fits.0);
+        assert!(
+            fits.1
+                .iter()
+                .zip(&window)
+                .zip(&small)
+                .all(|((&s, &w), &c)| u32::from(s) == u32::from(w) + c)
+        );
+        assert_eq!(run(true, &wide(&small)), fits);
+        assert_eq!(run(true, &of_u16), fits);
+        assert_eq!(run(false, &of_u16), fits);
+        for avx2 in [false, true] {
+            assert_eq!(run(avx2, &wide(&too_big)), (false, window.clone()));
+        }
+    }
+
     #[test]
     fn merge_is_order_independent() {
         // 100 chunks; gcd(37, 100) = 1, so the scattered order is a permutation.
