@@ -118,9 +118,9 @@ impl Twins {
 
 /// The maps of a parameter whose entities are all of the normal family (normal
 /// or truncated normal) or all lognormal (see [`ZMap`]), one per *leader*: an
-/// entity that is no twin of an earlier one (see [`Twins`]). A
-/// global per-city parameter has one leader and 284 twins, whose values are
-/// copies; the batch computes one score and one `exp` for them, not 285.
+/// entity that is no twin of an earlier one (see [`Twins`], whose `leaders` they
+/// follow). A global per-city parameter has one leader and 284 twins, whose values
+/// are copies; the batch computes one score and one `exp` for them, not 285.
 #[derive(Clone, Debug, PartialEq)]
 struct ZBatch {
     shift: Vec<f64>,
@@ -132,9 +132,6 @@ struct ZBatch {
     variates: Vec<u32>,
     /// The first of them when they are consecutive (read as one slice).
     first_variate: Option<u32>,
-    /// The leaders' entities, ascending, when some entity is a twin (`None`: every
-    /// entity is a leader, and leader `k` is entity `k`).
-    leaders: Option<Vec<u32>>,
 }
 
 impl ZBatch {
@@ -147,7 +144,9 @@ impl ZBatch {
         let truncated = maps.iter().any(|m| {
             m.u_lo != 0.0 || m.u_width != 1.0 || m.min > f64::NEG_INFINITY || m.max < f64::INFINITY
         });
+        // Entity 0 is a leader (no earlier twin), and there is one: `maps` is not empty.
         let leaders: Vec<usize> = twins.leaders.iter().map(|&e| e as usize).collect();
+        let first_variate = variate_of[leaders[0]];
         let of_leaders = |f: &dyn Fn(&ZMap) -> f64| leaders.iter().map(|&e| f(&maps[e])).collect();
         maps.iter().all(|m| m.log == log).then(|| ZBatch {
             shift: of_leaders(&|m| m.shift),
@@ -163,10 +162,8 @@ impl ZBatch {
             first_variate: leaders
                 .iter()
                 .enumerate()
-                .all(|(k, &e)| variate_of[e] == variate_of[leaders[0]] + k as u32)
-                .then(|| variate_of[leaders[0]]),
-            leaders: (leaders.len() < dists.len())
-                .then(|| leaders.iter().map(|&e| e as u32).collect()),
+                .all(|(k, &e)| variate_of[e] == first_variate + k as u32)
+                .then_some(first_variate),
         })
     }
 }
@@ -262,12 +259,15 @@ impl ParamPlan {
             values: computed,
         } = scratch;
         let n_leaders = batch.variates.len();
+        // With no twins, leader `k` is entity `k`, and values go straight to `out`.
+        let has_twins = !self.twins.copies.is_empty();
         for start in (0..n_leaders).step_by(BATCH) {
             let end = n_leaders.min(start + BATCH);
             let (us, zs) = (&mut us[..end - start], &mut zs[..end - start]);
-            let xs = match batch.leaders {
-                None => &mut out[start..end],
-                Some(_) => &mut computed[..end - start],
+            let xs = if has_twins {
+                &mut computed[..end - start]
+            } else {
+                &mut out[start..end]
             };
             match batch.first_variate {
                 Some(first) => {
@@ -307,8 +307,8 @@ impl ParamPlan {
                     };
                 }
             }
-            if let Some(leaders) = &batch.leaders {
-                for (&x, &e) in computed.iter().zip(&leaders[start..end]) {
+            if has_twins {
+                for (&x, &e) in computed.iter().zip(&self.twins.leaders[start..end]) {
                     out[e as usize] = x;
                 }
             }
@@ -947,13 +947,14 @@ mod tests {
             .collect();
         let base = SamplingPlan::new(&net, entries);
         let leaders = |plan: &SamplingPlan, p: Param| {
-            let batch = plan.params[p.index()].z_batch.as_ref().expect("a batch");
-            batch.leaders.as_ref().map(Vec::len)
+            let plan = &plan.params[p.index()];
+            assert!(plan.z_batch.is_some(), "{p:?} is mapped in batches");
+            plan.twins.leaders.len()
         };
-        assert_eq!(leaders(&base, Param::VktKm), Some(3));
+        assert_eq!(leaders(&base, Param::VktKm), 3);
         // Cities alternate between the two provinces, with the province's mean: one
         // distinct (variate, distribution) pair per province.
-        assert_eq!(leaders(&base, Param::EvStock), Some(2));
+        assert_eq!(leaders(&base, Param::EvStock), 2);
         let variant = base
             .variant(&[(
                 Param::VktKm,
@@ -966,7 +967,7 @@ mod tests {
             .unwrap();
         // c3 and c6, changed, are no longer twins of c0: they lead too (twins are
         // only looked for among the baseline's leaders).
-        assert_eq!(leaders(&variant, Param::VktKm), Some(5));
+        assert_eq!(leaders(&variant, Param::VktKm), 5);
         assert_maps_like_straightforward(&net, &[&base, &variant]);
     }
 
