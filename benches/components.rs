@@ -7,7 +7,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use evcarbon::model::ParamValues;
 use evcarbon::sampling::{Design, SamplerKind};
-use evcarbon::stats::{Accumulator, TernaryGuess};
+use evcarbon::stats::{Accumulator, SeriesGuess};
 use std::hint::black_box;
 use std::path::Path;
 
@@ -65,11 +65,10 @@ fn components(c: &mut Criterion) {
         })
     });
     group.bench_function("aggregator", |b| {
-        // Ternary series guessed from the first draws, as a run does.
-        let mut ternary = TernaryGuess::new(chunk_outputs[0].len());
-        chunk_outputs[..256].iter().for_each(|o| ternary.observe(o));
-        let mut acc =
-            Accumulator::with_ternary_series(chunk_outputs[0].clone(), Vec::new(), ternary.flags());
+        // Ternary series and copies guessed from the first draws, as a run does.
+        let mut guess = SeriesGuess::new(chunk_outputs[0].len());
+        chunk_outputs[..256].iter().for_each(|o| guess.observe(o));
+        let mut acc = Accumulator::guided(chunk_outputs[0].clone(), Vec::new(), &guess);
         b.iter(|| {
             for o in &chunk_outputs {
                 acc.add_draw(o);

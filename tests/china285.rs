@@ -203,8 +203,9 @@ fn scenario_deltas_are_exactly_zero_or_well_above_rounding() {
 }
 
 /// On the default dataset the run counts indicators and the scenario deltas that
-/// stay 0 by value (the speed path), and that gives the very sketches and moments
-/// of counting every value through its bucket.
+/// stay 0 by value, and series equal to another (such as `ice_g_per_km`, a national
+/// figure in every city) from that one's codes (the speed paths), and that gives
+/// the very sketches and moments of counting every value through its bucket.
 #[test]
 fn counting_ternary_series_by_value_changes_no_count() {
     use evcarbon::sampling::{ChunkPlan, Design, SamplerRun};
@@ -231,6 +232,8 @@ fn counting_ternary_series_by_value_changes_no_count() {
     // generation intensities.
     let flagged = prepared.template().ternary_series();
     assert!(flagged >= 5 * cities, "{flagged} ternary series");
+    let copies = prepared.template().copied_series();
+    assert!(copies >= cities - 1, "{copies} copies");
     let all: Vec<u64> = (0..chunks.n_chunks()).collect();
     let never = AtomicBool::new(false);
     let fast = prepared.run_chunks(&all, &never, None, None).unwrap().acc;

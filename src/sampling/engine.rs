@@ -15,7 +15,7 @@ use super::design::{ChunkVariates, Design, DesignError};
 use super::plan::{RangeError, SamplingPlan, Scenario};
 use super::stream::CHUNK_SIZE;
 use crate::model::{Model, ModelError, ParamValues, Scratch};
-use crate::stats::{Accumulator, ExactDraws, TernaryGuess};
+use crate::stats::{Accumulator, ExactDraws, SeriesGuess};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -248,19 +248,19 @@ impl SamplerRun<'_> {
             .next_draw(&mut variates)
             .map_err(|kind| DrawError { draw: 0, kind })?
             .to_vec();
-        // Series that take only −1, 0 and 1 in the first draws are counted by value
-        // (see `Accumulator::with_ternary_series`): a guess that changes the speed,
-        // never the result. These draws are evaluated again in their chunk.
-        let mut ternary = TernaryGuess::new(shifts.len());
-        ternary.observe(&shifts);
+        // Series that take only −1, 0 and 1 in the first draws are counted by value,
+        // and series equal to an earlier one in all of them are counted from its
+        // codes (see `Accumulator::guided`): a guess that changes the speed, never
+        // the result. These draws are evaluated again in their chunk.
+        let mut guess = SeriesGuess::new(shifts.len());
+        guess.observe(&shifts);
         for draw in first_draw + 1..first_draw + len.min(PROBE_DRAWS) {
             let values = first
                 .next_draw(&mut variates)
                 .map_err(|kind| DrawError { draw, kind })?;
-            ternary.observe(values);
+            guess.observe(values);
         }
-        let template =
-            Accumulator::with_ternary_series(shifts, self.thresholds.clone(), ternary.flags());
+        let template = Accumulator::guided(shifts, self.thresholds.clone(), &guess);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .build()

@@ -1,7 +1,7 @@
 //! The accumulator of a run: exact moments, a quantile sketch and exceedance counts
 //! for every output series.
 
-use super::block::SketchBlock;
+use super::block::{Layout, SketchBlock};
 use super::{ChunkMomentsBank, QuantileSketch, RunMoments, StatsError, Summary};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize, Serializer};
@@ -17,32 +17,68 @@ const BLOCK: usize = 2048;
 /// Sketches merged per rayon task (a few hundred microseconds of work).
 const MERGE_GRAIN: usize = 256;
 
-/// A guess of which series take only the values −1, 0 and 1, from a few draws
-/// (for [`Accumulator::with_ternary_series`]): those that do in every draw seen.
+/// A guess, from a few draws, of how the series behave (for
+/// [`Accumulator::guided`]): which take only the values −1, 0 and 1 in every draw
+/// seen, and which equal an earlier series bit for bit in every draw seen.
+///
+/// Equal series are found by a 64-bit fingerprint of their values; a false match
+/// (or a series that differs later) only costs speed, because the accumulator
+/// checks every copy against its leader in every draw.
 #[derive(Clone, Debug)]
-pub struct TernaryGuess {
-    flags: Vec<bool>,
+pub struct SeriesGuess {
+    ternary: Vec<bool>,
+    fingerprints: Vec<u64>,
 }
 
-impl TernaryGuess {
-    /// No draw seen yet: every one of `series` series is a candidate.
-    pub fn new(series: usize) -> TernaryGuess {
-        TernaryGuess {
-            flags: vec![true; series],
+impl SeriesGuess {
+    /// No draw seen yet: every one of `series` series is a candidate for both.
+    pub fn new(series: usize) -> SeriesGuess {
+        SeriesGuess {
+            ternary: vec![true; series],
+            fingerprints: vec![0; series],
         }
     }
 
-    /// Rules out the series whose value in `draw` is not −1, 0 or 1.
+    /// Rules out the series whose value in `draw` is not −1, 0 or 1, and folds
+    /// the draw's values into the series' fingerprints.
     pub fn observe(&mut self, draw: &[f64]) {
-        assert_eq!(draw.len(), self.flags.len(), "one value per series");
-        for (flag, &x) in self.flags.iter_mut().zip(draw) {
+        assert_eq!(draw.len(), self.ternary.len(), "one value per series");
+        for ((flag, print), &x) in self
+            .ternary
+            .iter_mut()
+            .zip(&mut self.fingerprints)
+            .zip(draw)
+        {
             *flag &= super::block::is_ternary(x);
+            *print = (print.rotate_left(23) ^ x.to_bits()).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
     }
 
-    /// One flag per series.
-    pub fn flags(&self) -> &[bool] {
-        &self.flags
+    /// One flag per series: ternary in every draw seen.
+    pub fn ternary(&self) -> &[bool] {
+        &self.ternary
+    }
+
+    /// For each series that is not ternary, the first earlier series with the
+    /// same fingerprint, if any.
+    pub fn copy_of(&self) -> Vec<Option<u32>> {
+        let mut first = std::collections::HashMap::new();
+        (0..self.ternary.len())
+            .map(|i| {
+                if self.ternary[i] {
+                    return None;
+                }
+                let leader = *first.entry(self.fingerprints[i]).or_insert(i as u32);
+                (leader as usize != i).then_some(leader)
+            })
+            .collect()
+    }
+
+    fn layout(&self) -> Layout {
+        Layout {
+            ternary: self.ternary.clone(),
+            copy_of: self.copy_of(),
+        }
     }
 }
 
@@ -73,8 +109,26 @@ impl Accumulator {
     /// An empty accumulator; `shifts` holds one value per series (its value at draw
     /// 0), `thresholds` the `(series, value)` pairs whose exceedance is counted.
     pub fn new(shifts: Vec<f64>, thresholds: Vec<(usize, f64)>) -> Accumulator {
-        let ternary = vec![false; shifts.len()];
-        Self::with_ternary_series(shifts, thresholds, &ternary)
+        let layout = Layout::coded(shifts.len());
+        Self::with_layout(shifts, thresholds, &layout)
+    }
+
+    /// [`Self::new`] for series that behave as `guess` says: the ternary ones
+    /// are counted by value (see [`Self::with_ternary_series`]), and a series equal
+    /// to an earlier one is counted from that one's bucket codes, after checking
+    /// in every draw that the two are still equal (a copy that differs is coded
+    /// on its own from then on). The guess changes the speed, never the result.
+    pub fn guided(
+        shifts: Vec<f64>,
+        thresholds: Vec<(usize, f64)>,
+        guess: &SeriesGuess,
+    ) -> Accumulator {
+        assert_eq!(
+            guess.ternary.len(),
+            shifts.len(),
+            "a guess for these series"
+        );
+        Self::with_layout(shifts, thresholds, &guess.layout())
     }
 
     /// [`Self::new`] for series of which those flagged in `ternary` are expected
@@ -86,8 +140,20 @@ impl Accumulator {
         thresholds: Vec<(usize, f64)>,
         ternary: &[bool],
     ) -> Accumulator {
+        let layout = Layout {
+            ternary: ternary.to_vec(),
+            copy_of: vec![None; ternary.len()],
+        };
+        Self::with_layout(shifts, thresholds, &layout)
+    }
+
+    fn with_layout(
+        shifts: Vec<f64>,
+        thresholds: Vec<(usize, f64)>,
+        layout: &Layout,
+    ) -> Accumulator {
         let sketch = QuantileSketch::new();
-        let block = SketchBlock::new(&shifts, sketch.multiplier(), BLOCK, ternary);
+        let block = SketchBlock::new(&shifts, sketch.multiplier(), BLOCK, layout);
         let moments = RunMoments::new(shifts);
         Accumulator {
             bank: moments.chunk_bank(),
@@ -103,12 +169,23 @@ impl Accumulator {
     #[inline]
     pub fn add_draw(&mut self, values: &[f64]) {
         self.bank.add_draw(values);
+        if !self.block.copies_hold(values) {
+            self.split_copies(values);
+        }
         if self.block.push(values) {
             self.block.flush(&mut self.sketches);
         }
         for (count, &(series, threshold)) in self.at_or_above.iter_mut().zip(&self.thresholds) {
             *count += (values[series] >= threshold) as u64;
         }
+    }
+
+    /// Counts the draws so far, then codes on their own the copies that differ
+    /// from their leader in `values`.
+    #[cold]
+    fn split_copies(&mut self, values: &[f64]) {
+        self.block.flush(&mut self.sketches);
+        self.block.split_copies(values);
     }
 
     /// Closes the current chunk: its sums go into the exact run totals. Its values
@@ -175,20 +252,28 @@ impl Accumulator {
         self.at_or_above.fill(0);
     }
 
-    /// Counts from now on with the ternary series of `other` (an accumulator of the
-    /// same series) if this one counts none by value, as when a checkpoint's
-    /// accumulator continues a run. One that already does keeps its own (possibly
-    /// refined) guess and its allocated block. Changes the speed only.
+    /// Counts from now on with the layout of `other` (an accumulator of the same
+    /// series: its ternary series and copies) if this one counts every series
+    /// through its own codes, as when a checkpoint's accumulator continues a run.
+    /// One that does not keeps its own (possibly refined) guess and its allocated
+    /// block. Changes the speed only.
     pub fn count_like(&mut self, other: &Accumulator) {
         assert!(
             self.block.buffered() == 0 && self.series() == other.series(),
             "count_like needs a flushed accumulator of the same series"
         );
-        if self.ternary_series() == 0 && other.ternary_series() > 0 {
+        let plain = |a: &Accumulator| a.ternary_series() == 0 && a.copied_series() == 0;
+        if plain(self) && !plain(other) {
             let shifts: Vec<f64> = (0..self.series()).map(|i| self.moments.shift(i)).collect();
             let multiplier = QuantileSketch::new().multiplier();
-            self.block = SketchBlock::new(&shifts, multiplier, BLOCK, &other.block.ternary_flags());
+            self.block = SketchBlock::new(&shifts, multiplier, BLOCK, &other.block.layout());
         }
+    }
+
+    /// How many series are counted from another series' codes (see
+    /// [`Self::guided`]).
+    pub fn copied_series(&self) -> usize {
+        self.block.copied_series()
     }
 
     /// How many series are counted by value (see [`Self::with_ternary_series`]).
@@ -326,7 +411,7 @@ impl<'de> Deserialize<'de> for Accumulator {
         let shifts: Vec<f64> = (0..series).map(|i| raw.moments.shift(i)).collect();
         let mut acc = Accumulator::new(Vec::new(), Vec::new());
         acc.bank = raw.moments.chunk_bank();
-        acc.block = SketchBlock::new(&shifts, multiplier, BLOCK, &vec![false; series]);
+        acc.block = SketchBlock::new(&shifts, multiplier, BLOCK, &Layout::coded(series));
         acc.moments = raw.moments;
         acc.sketches = raw.sketches;
         acc.thresholds = raw.thresholds;
@@ -369,6 +454,43 @@ mod tests {
             serde_json::to_string(&a).unwrap(),
             serde_json::to_string(&b).unwrap()
         );
+    }
+
+    /// The guess finds the ternary series and the copies of earlier series, and an
+    /// accumulator guided by it aggregates the bits of a plain one, also when a
+    /// guessed copy turns out to differ.
+    #[test]
+    fn a_guided_accumulator_aggregates_like_a_plain_one() {
+        let row = |d: u64| {
+            let x = d as f64;
+            let a = 1.0 + x.sin();
+            // 1 and 3 copy 0 in the first draws; 3 differs from draw 700 on.
+            let late = if d < 700 { a } else { a + 1.0 };
+            [a, a, f64::from(d.is_multiple_of(2)), late, 0.5 * x]
+        };
+        let mut guess = SeriesGuess::new(5);
+        (0..256).for_each(|d| guess.observe(&row(d)));
+        assert_eq!(guess.ternary(), &[false, false, true, false, false]);
+        assert_eq!(guess.copy_of(), vec![None, Some(0), None, Some(0), None]);
+        let shifts = row(0).to_vec();
+        let mut guided = Accumulator::guided(shifts.clone(), vec![(3, 1.5)], &guess);
+        let mut plain = Accumulator::new(shifts, vec![(3, 1.5)]);
+        assert_eq!((guided.ternary_series(), guided.copied_series()), (1, 2));
+        for d in 0..5000 {
+            guided.add_draw(&row(d));
+            plain.add_draw(&row(d));
+        }
+        guided.end_chunk();
+        plain.end_chunk();
+        guided.flush();
+        plain.flush();
+        assert_eq!(guided.copied_series(), 1, "series 3 is coded on its own");
+        let json = |a: &Accumulator| serde_json::to_string(a).unwrap();
+        assert_eq!(json(&guided), json(&plain));
+        // A loaded accumulator adopts the layout of the running one.
+        let mut loaded: Accumulator = serde_json::from_str(&json(&plain)).unwrap();
+        loaded.count_like(&guided);
+        assert_eq!((loaded.ternary_series(), loaded.copied_series()), (1, 1));
     }
 
     /// A cleared accumulator is empty and, refilled, gives the bits of a fresh

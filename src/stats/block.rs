@@ -19,6 +19,14 @@
 //! so often is coded from the next block on. Which series are ternary is only a
 //! guess (see [`SketchBlock::new`]) that decides the speed, never the counts.
 //!
+//! Many other series are copies: they equal another series bit for bit in every
+//! draw (on the default dataset `ice_g_per_km` is the same national figure in all
+//! 285 cities, and a city that receives no burden has `net_transfer_t` equal to
+//! `burden_exported_t`). A *copy* is checked against its leader in every draw but
+//! neither gathered nor coded: at the flush its sketch counts its leader's codes.
+//! A copy that differs from its leader once is coded on its own from that draw on.
+//! Which series copy which is a guess too, with the same effect.
+//!
 //! The counts are the same integers as inserting value by value, so the sketches
 //! (and everything read from them) are unchanged bit for bit.
 
@@ -33,9 +41,43 @@ const TILE: usize = 32;
 /// coded from the next block on.
 const DEMOTE_ONE_IN: usize = 64;
 
+/// How a block handles each series: counted by value (ternary), counted from
+/// another series' codes (a copy), or coded. Changes the speed, never the counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// Series expected to take only the values −1, 0 and 1.
+    pub(crate) ternary: Vec<bool>,
+    /// `copy_of[i] = Some(l)`: series `i` is expected to equal series `l` in every
+    /// draw. Honoured only where `l` is itself coded (neither ternary nor a copy)
+    /// and `i` is not ternary.
+    pub(crate) copy_of: Vec<Option<u32>>,
+}
+
+impl Layout {
+    /// Every one of `series` series coded.
+    pub(crate) fn coded(series: usize) -> Layout {
+        Layout {
+            ternary: vec![false; series],
+            copy_of: vec![None; series],
+        }
+    }
+
+    /// The leader of series `i` if `i` is to be counted as a copy.
+    fn leader(&self, i: usize) -> Option<u32> {
+        let l = self.copy_of[i]?;
+        let valid = (l as usize) < self.ternary.len()
+            && l as usize != i
+            && !self.ternary[i]
+            && !self.ternary[l as usize]
+            && self.copy_of[l as usize].is_none();
+        valid.then_some(l)
+    }
+}
+
 /// A block of coded draws awaiting their sketches.
 ///
-/// Invariants: `coded` and `ternary` partition `0..series` (each ascending); the
+/// Invariants: `coded`, `ternary` and the copies partition `0..series` (each
+/// ascending but the copies, ordered by their leader's position); the
 /// `buffered` draws' codes are in `codes` (whole tiles) and `tile` (the last
 /// `buffered % TILE` draws), and `min`/`max` hold the exact extremes of each coded
 /// series over them (`±∞` when empty); `ternary_sum`/`ternary_abs` hold the sums of
@@ -68,8 +110,11 @@ pub(crate) struct SketchBlock {
     escaped: Vec<(u32, f64)>,
     /// Series counted by value, ascending; position `k` below is series `ternary[k]`.
     ternary: Vec<u32>,
+    /// Copies, by their leader's coded position: (series, leader's series,
+    /// leader's position in `coded`). Their values are checked, not gathered.
+    copies: Vec<(u32, u32, u32)>,
     /// `coded` then `ternary`: the order in which a draw's values are gathered
-    /// into `gathered` when some series are ternary.
+    /// into `gathered` when some series are ternary or copies.
     order: Vec<u32>,
     gathered: Vec<f64>,
     ternary_sum: Vec<f64>,
@@ -87,22 +132,25 @@ pub(crate) struct SketchBlock {
 
 impl SketchBlock {
     /// A block of up to `capacity` draws for sketches mapped with `multiplier`.
-    /// Each series' anchor is the bucket of its value in `typical`; the series
-    /// flagged in `ternary` are expected to take only the values −1, 0 and 1 (the
-    /// flags change how fast values are counted, never the counts).
+    /// Each series' anchor is the bucket of its value in `typical`; `layout` says
+    /// which series are expected to be ternary or copies (it changes how fast
+    /// values are counted, never the counts).
     pub(crate) fn new(
         typical: &[f64],
         multiplier: f64,
         capacity: usize,
-        ternary: &[bool],
+        layout: &Layout,
     ) -> SketchBlock {
-        assert_eq!(typical.len(), ternary.len(), "one flag per series");
+        assert!(
+            typical.len() == layout.ternary.len() && typical.len() == layout.copy_of.len(),
+            "one layout entry per series"
+        );
         assert!(
             capacity < 1 << 24,
             "ternary counts are exact in f64 sums only up to 2^53 draws; blocks stay far below"
         );
         let anchors = typical.iter().map(|&x| anchor_of(multiplier, x)).collect();
-        Self::with_layout(typical.len(), multiplier, capacity, ternary, anchors)
+        Self::with_layout(typical.len(), multiplier, capacity, layout, anchors)
     }
 
     /// A block whose coded series start from the anchors `anchor_of_series`
@@ -111,14 +159,26 @@ impl SketchBlock {
         series: usize,
         multiplier: f64,
         capacity: usize,
-        ternary: &[bool],
+        layout: &Layout,
         anchor_of_series: Vec<i32>,
     ) -> SketchBlock {
         let stride = (capacity.div_ceil(TILE) | 1) * TILE;
-        let (tern, coded): (Vec<u32>, Vec<u32>) =
-            (0..series as u32).partition(|&i| ternary[i as usize]);
+        let (tern, coded): (Vec<u32>, Vec<u32>) = (0..series as u32)
+            .filter(|&i| layout.leader(i as usize).is_none())
+            .partition(|&i| layout.ternary[i as usize]);
+        let mut position = vec![u32::MAX; series];
+        for (k, &i) in coded.iter().enumerate() {
+            position[i as usize] = k as u32;
+        }
+        let mut copies: Vec<(u32, u32, u32)> = (0..series as u32)
+            .filter_map(|i| {
+                let l = layout.leader(i as usize)?;
+                Some((i, l, position[l as usize]))
+            })
+            .collect();
+        copies.sort_by_key(|&(i, _, k)| (k, i));
         let n = coded.len();
-        let coded_then_ternary = coded.iter().chain(&tern).copied().collect();
+        let coded_then_ternary: Vec<u32> = coded.iter().chain(&tern).copied().collect();
         SketchBlock {
             series,
             capacity,
@@ -144,8 +204,9 @@ impl SketchBlock {
             ternary_abs: vec![0.0; tern.len()],
             ternary_escaped: Vec::with_capacity(tern.len().min(capacity)),
             ternary_escapes: vec![0; tern.len()],
+            gathered: vec![0.0; coded_then_ternary.len()],
             order: coded_then_ternary,
-            gathered: vec![0.0; series],
+            copies,
             ternary: tern,
             hist: None,
             buffered: 0,
@@ -157,13 +218,93 @@ impl SketchBlock {
         self.ternary.len()
     }
 
-    /// Which series are counted by value (see [`Self::new`]).
-    pub(crate) fn ternary_flags(&self) -> Vec<bool> {
-        let mut flags = vec![false; self.series];
+    /// How many series are counted as copies of another.
+    pub(crate) fn copied_series(&self) -> usize {
+        self.copies.len()
+    }
+
+    /// Which series are counted by value and which as copies (see [`Self::new`]).
+    pub(crate) fn layout(&self) -> Layout {
+        let mut layout = Layout::coded(self.series);
         for &i in &self.ternary {
-            flags[i as usize] = true;
+            layout.ternary[i as usize] = true;
         }
-        flags
+        for &(i, l, _) in &self.copies {
+            layout.copy_of[i as usize] = Some(l);
+        }
+        layout
+    }
+
+    /// Whether every copy equals its leader, bit for bit, in `values` (one draw).
+    /// When not, the block must be flushed and [`Self::split_copies`] called
+    /// before the draw is pushed.
+    #[inline]
+    pub(crate) fn copies_hold(&self, values: &[f64]) -> bool {
+        assert_eq!(values.len(), self.series, "one value per series");
+        let mut differ = 0u64;
+        for &(i, l, _) in &self.copies {
+            // SAFETY: `i` and `l` are below `series` (built by `with_layout`), and
+            // `values.len() == series` (asserted above).
+            let (x, y) = unsafe {
+                (
+                    values.get_unchecked(i as usize),
+                    values.get_unchecked(l as usize),
+                )
+            };
+            differ |= x.to_bits() ^ y.to_bits();
+        }
+        differ == 0
+    }
+
+    /// Codes on their own, from now on, the copies that differ from their leader
+    /// in `values`, each anchored at its value there. Called on an empty block.
+    #[cold]
+    pub(crate) fn split_copies(&mut self, values: &[f64]) {
+        assert_eq!(self.buffered, 0, "split copies of an empty block only");
+        let mut layout = self.layout();
+        let mut anchors = self.anchors_of_series();
+        for &(i, l, _) in &self.copies {
+            let (i, l) = (i as usize, l as usize);
+            if values[i].to_bits() != values[l].to_bits() {
+                layout.copy_of[i] = None;
+                anchors[i] = anchor_of(self.multiplier, values[i]);
+            }
+        }
+        self.relayout(&layout, anchors);
+    }
+
+    /// The anchor of every coded series (0 for the others).
+    fn anchors_of_series(&self) -> Vec<i32> {
+        let mut anchors = vec![0; self.series];
+        for (&i, &anchor) in self.coded.iter().zip(&self.anchors) {
+            anchors[i as usize] = anchor;
+        }
+        anchors
+    }
+
+    /// Allocates the series-major codes, with room for the copies too: a copy
+    /// that turns out to differ from its leader is coded from then on, and the
+    /// block should not be allocated again for it. The room stays untouched
+    /// (no memory) until then.
+    #[cold]
+    fn allocate_codes(&mut self) {
+        let mut codes = Vec::with_capacity((self.coded.len() + self.copies.len()) * self.stride);
+        codes.resize(self.coded.len() * self.stride, 0);
+        self.codes = codes;
+    }
+
+    /// Rebuilds an empty block for `layout`, keeping its histogram scratch and
+    /// its codes' allocation (the codes are rewritten before they are read).
+    fn relayout(&mut self, layout: &Layout, anchors: Vec<i32>) {
+        debug_assert_eq!(self.buffered, 0);
+        let hist = self.hist.take();
+        let mut codes = std::mem::take(&mut self.codes);
+        *self = Self::with_layout(self.series, self.multiplier, self.capacity, layout, anchors);
+        self.hist = hist;
+        if !codes.is_empty() {
+            codes.resize(self.coded.len() * self.stride, 0);
+            self.codes = codes;
+        }
     }
 
     /// Codes one draw (one value per series, all finite); returns true when the
@@ -172,7 +313,7 @@ impl SketchBlock {
     pub(crate) fn push(&mut self, values: &[f64]) -> bool {
         debug_assert!(self.buffered < self.capacity, "flush a full block first");
         if self.codes.is_empty() {
-            self.codes = vec![0; self.coded.len() * self.stride];
+            self.allocate_codes();
         }
         if self.hist.is_none() {
             let hist = vec![0u32; 1 << 16].into_boxed_slice();
@@ -182,18 +323,19 @@ impl SketchBlock {
         let t = self.buffered % TILE;
         let n = self.coded.len();
         let row = &mut self.tile[t * n..][..n];
-        let (coded_values, ternary_values) = if self.ternary.is_empty() {
-            (values, &[][..])
-        } else {
-            // Scalar loads: a vector gather is slower here than one pass that
-            // leaves the loops below contiguous (and vectorized).
-            for (slot, &i) in self.gathered.iter_mut().zip(&self.order) {
-                // SAFETY: `order` is a permutation of `0..series` (built by
-                // `with_layout`), and `values.len() == series` (asserted above).
-                *slot = unsafe { *values.get_unchecked(i as usize) };
-            }
-            self.gathered.split_at(n)
-        };
+        let (coded_values, ternary_values) =
+            if self.order.len() == self.series && self.ternary.is_empty() {
+                (values, &[][..])
+            } else {
+                // Scalar loads: a vector gather is slower here than one pass that
+                // leaves the loops below contiguous (and vectorized).
+                for (slot, &i) in self.gathered.iter_mut().zip(&self.order) {
+                    // SAFETY: `order` is a permutation of `0..series` (built by
+                    // `with_layout`), and `values.len() == series` (asserted above).
+                    *slot = unsafe { *values.get_unchecked(i as usize) };
+                }
+                self.gathered.split_at(n)
+            };
         let escapes = code_row(Row {
             values: coded_values,
             anchors: &self.anchors,
@@ -280,18 +422,27 @@ impl SketchBlock {
             self.spill_tile();
         }
         if let Some(hist) = self.hist.as_mut() {
+            let mut copies = self.copies.iter().peekable();
             for (k, (&i, codes)) in self
                 .coded
                 .iter()
                 .zip(self.codes.chunks_exact(self.stride))
                 .enumerate()
             {
-                let sketch = &mut sketches[i as usize];
-                sketch.add_coded(self.anchors[k], &codes[..n], hist, self.min[k], self.max[k]);
+                let (anchor, codes, min, max) =
+                    (self.anchors[k], &codes[..n], self.min[k], self.max[k]);
+                sketches[i as usize].add_coded(anchor, codes, hist, min, max);
+                // The copies right after their leader, while its codes are cached.
+                while let Some(&(copy, _, _)) = copies.next_if(|&&(_, _, at)| at as usize == k) {
+                    sketches[copy as usize].add_coded(anchor, codes, hist, min, max);
+                }
             }
         }
         for &(k, x) in &self.escaped {
             sketches[self.coded[k as usize] as usize].add_to_bucket(x);
+            for &(copy, _, _) in self.copies.iter().filter(|&&(_, _, at)| at == k) {
+                sketches[copy as usize].add_to_bucket(x);
+            }
         }
         self.recenter_anchors();
         self.escaped.clear();
@@ -343,18 +494,13 @@ impl SketchBlock {
     #[cold]
     fn code_from_now_on(&mut self, demoted: &[(u32, f64)]) {
         debug_assert_eq!(self.buffered, 0);
-        let mut flags = self.ternary_flags();
-        let mut anchors = vec![0; self.series];
-        for (&i, &anchor) in self.coded.iter().zip(&self.anchors) {
-            anchors[i as usize] = anchor;
-        }
+        let mut layout = self.layout();
+        let mut anchors = self.anchors_of_series();
         for &(i, x) in demoted {
-            flags[i as usize] = false;
+            layout.ternary[i as usize] = false;
             anchors[i as usize] = anchor_of(self.multiplier, x);
         }
-        let hist = self.hist.take();
-        *self = Self::with_layout(self.series, self.multiplier, self.capacity, &flags, anchors);
-        self.hist = hist;
+        self.relayout(&layout, anchors);
     }
 }
 
@@ -514,7 +660,7 @@ mod tests {
             let middle = [2.5, 3.0, 3.0, 7.0][d % 4];
             [middle, (d % 5) as f64 - 2.0]
         };
-        let mut block = SketchBlock::new(&value(0), template.multiplier(), 2048, &[false; 2]);
+        let mut block = SketchBlock::new(&value(0), template.multiplier(), 2048, &Layout::coded(2));
         let mut coded = vec![template.clone(); 2];
         let mut direct = vec![template.clone(); 2];
         let draws = 3 * (1 << 16) + 77;
@@ -619,7 +765,11 @@ mod tests {
             (0..n).map(|i| i % 2 == 0).collect(),
         ];
         for flags in flag_sets {
-            let mut block = SketchBlock::new(&typical, template.multiplier(), 64, &flags);
+            let layout = Layout {
+                ternary: flags.clone(),
+                copy_of: vec![None; n],
+            };
+            let mut block = SketchBlock::new(&typical, template.multiplier(), 64, &layout);
             let mut coded = vec![template.clone(); n];
             let mut direct = vec![template.clone(); n];
             let mut row = vec![0.0; n];
@@ -640,12 +790,109 @@ mod tests {
             assert!(coded.iter().all(|s| s.count() == 3000));
             // Series wrongly flagged as ternary are coded by now; the true ones
             // (the zeros, the indicators) and the rare escaper stay ternary.
-            let kept = block.ternary_flags();
+            let kept = block.layout().ternary;
             for (i, (&was, &is)) in flags.iter().zip(&kept).enumerate() {
                 let truly = i == 2 || i >= 5;
                 assert_eq!(is, was && truly, "series {i} with flags {flags:?}");
             }
         }
+    }
+
+    /// Series counted as copies of another give the sketches of inserting value
+    /// by value: copies that always hold, copies that differ now and then (split
+    /// off mid-block, also several at once), a copy of a series that differs in
+    /// sign only (-0.0 against 0.0), and hints that cannot be honoured (a copy of
+    /// a copy, of a ternary series, of itself).
+    #[test]
+    fn copies_count_exactly_like_inserts() {
+        let template = QuantileSketch::new();
+        let draws = 5000;
+        let base = |d: usize| 1.0 + (d as f64 * 0.37).sin().abs() * 1e3;
+        let columns: Vec<Vec<f64>> = vec![
+            (0..draws).map(base).collect(),
+            // 1: always equal to 0.
+            (0..draws).map(base).collect(),
+            // 2: equal to 0 but in draws 1,500 and 3,001.
+            (0..draws)
+                .map(|d| if d == 1500 || d == 3001 { 7.0 } else { base(d) })
+                .collect(),
+            // 3: equal to 0 up to draw 2,222, then its own values.
+            (0..draws)
+                .map(|d| if d < 2222 { base(d) } else { -base(d) })
+                .collect(),
+            // 4: an indicator, flagged ternary.
+            (0..draws).map(|d| f64::from(d % 3 == 0)).collect(),
+            // 5: hinted as a copy of the ternary 4 (not honoured).
+            (0..draws).map(|d| f64::from(d % 3 == 0)).collect(),
+            // 6: hinted as a copy of the copy 1 (not honoured).
+            (0..draws).map(base).collect(),
+            // 7: zeros of both signs, hinted as a copy of 8.
+            (0..draws)
+                .map(|d| if d % 4 == 0 { -0.0 } else { 0.5 })
+                .collect(),
+            (0..draws)
+                .map(|d| if d % 4 == 0 { 0.0 } else { 0.5 })
+                .collect(),
+            // 9: splits at the same draw as 2 (and 10 hints itself).
+            (0..draws)
+                .map(|d| if d == 1500 { 9.0 } else { base(d) })
+                .collect(),
+            (0..draws).map(|d| d as f64).collect(),
+        ];
+        let n = columns.len();
+        let layout = Layout {
+            ternary: (0..n).map(|i| i == 4).collect(),
+            copy_of: vec![
+                None,
+                Some(0),
+                Some(0),
+                Some(0),
+                None,
+                Some(4),
+                Some(1),
+                Some(8),
+                None,
+                Some(0),
+                Some(10),
+            ],
+        };
+        let typical: Vec<f64> = columns.iter().map(|c| c[0]).collect();
+        let mut block = SketchBlock::new(&typical, template.multiplier(), 1024, &layout);
+        assert_eq!(block.copied_series(), 5, "1, 2, 3, 7 and 9");
+        let mut coded = vec![template.clone(); n];
+        let mut direct = vec![template.clone(); n];
+        let mut row = vec![0.0; n];
+        let mut splits = 0;
+        for d in 0..draws {
+            for (slot, column) in row.iter_mut().zip(&columns) {
+                *slot = column[d];
+            }
+            if !block.copies_hold(&row) {
+                block.flush(&mut coded);
+                block.split_copies(&row);
+                splits += 1;
+            }
+            if block.push(&row) {
+                block.flush(&mut coded);
+            }
+            for (sketch, &x) in direct.iter_mut().zip(&row) {
+                sketch.insert(x);
+            }
+        }
+        block.flush(&mut coded);
+        assert_eq!(coded, direct);
+        assert_eq!(
+            splits, 3,
+            "draws 0 (series 7), 1,500 (2 and 9) and 2,222 (3)"
+        );
+        let kept = block.layout();
+        assert_eq!(kept.copy_of[1], Some(0));
+        assert!(
+            kept.copy_of
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == 1 || c.is_none())
+        );
     }
 
     /// The AVX2 build of the ternary counting gives the bits of the portable build.

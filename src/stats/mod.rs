@@ -49,7 +49,7 @@ pub mod moments;
 pub mod sketch;
 pub mod summary;
 
-pub use aggregate::{Accumulator, TernaryGuess};
+pub use aggregate::{Accumulator, SeriesGuess};
 pub use error::StatsError;
 pub use exact::ExactDraws;
 pub use exact_sum::ExactSum;

@@ -824,13 +824,25 @@ impl QuantileSketch {
         match code {
             BucketCode::ESCAPED => {}
             BucketCode::ZERO => self.zero_count += n,
-            c if c < BucketCode::ZERO => {
-                let idx = anchor + i32::from(c) - BucketCode::POSITIVE;
-                self.positive.add_n(idx, n, self.max_buckets);
-            }
             c => {
-                let idx = anchor + i32::from(c) - BucketCode::NEGATIVE;
-                self.negative.add_n(idx, n, self.max_buckets);
+                let (store, idx) = if c < BucketCode::ZERO {
+                    (
+                        &mut self.positive,
+                        anchor + i32::from(c) - BucketCode::POSITIVE,
+                    )
+                } else {
+                    (
+                        &mut self.negative,
+                        anchor + i32::from(c) - BucketCode::NEGATIVE,
+                    )
+                };
+                // One value (the wide-span path): the plain increment, which
+                // leaves the same counts without looking up the carries.
+                if n == 1 {
+                    store.add(idx, self.max_buckets);
+                } else {
+                    store.add_n(idx, n, self.max_buckets);
+                }
             }
         }
     }
