@@ -169,23 +169,12 @@ impl Accumulator {
     #[inline]
     pub fn add_draw(&mut self, values: &[f64]) {
         self.bank.add_draw(values);
-        if !self.block.copies_hold(values) {
-            self.split_copies(values);
-        }
         if self.block.push(values) {
             self.block.flush(&mut self.sketches);
         }
         for (count, &(series, threshold)) in self.at_or_above.iter_mut().zip(&self.thresholds) {
             *count += (values[series] >= threshold) as u64;
         }
-    }
-
-    /// Counts the draws so far, then codes on their own the copies that differ
-    /// from their leader in `values`.
-    #[cold]
-    fn split_copies(&mut self, values: &[f64]) {
-        self.block.flush(&mut self.sketches);
-        self.block.split_copies(values);
     }
 
     /// Closes the current chunk: its sums go into the exact run totals. Its values

@@ -24,8 +24,10 @@
 //! 285 cities, and a city that receives no burden has `net_transfer_t` equal to
 //! `burden_exported_t`). A *copy* is checked against its leader in every draw but
 //! neither gathered nor coded: at the flush its sketch counts its leader's codes.
-//! A copy that differs from its leader once is coded on its own from that draw on.
-//! Which series copy which is a guess too, with the same effect.
+//! A copy that differs from its leader in a draw counts its leader's codes up to
+//! that draw and its own values from there to the end of the block, one by one,
+//! and is coded on its own from the next block on. Which series copy which is a
+//! guess too, with the same effect.
 //!
 //! The counts are the same integers as inserting value by value, so the sketches
 //! (and everything read from them) are unchanged bit for bit.
@@ -74,6 +76,21 @@ impl Layout {
     }
 }
 
+/// A copy that differed from its leader in the block: it counts its leader's
+/// first `prefix` codes of the block (whose extremes were `min` and `max`, and
+/// whose escaped values are the first `escapes_before` of the block's), then its
+/// own values one by one.
+#[derive(Clone, Copy, Debug)]
+struct Diverged {
+    copy: u32,
+    prefix: u32,
+    escapes_before: u32,
+    min: f64,
+    max: f64,
+    /// Its value in the draw it diverged on, to anchor it once coded.
+    first: f64,
+}
+
 /// A block of coded draws awaiting their sketches.
 ///
 /// Invariants: `coded`, `ternary` and the copies partition `0..series` (each
@@ -113,6 +130,13 @@ pub(crate) struct SketchBlock {
     /// Copies, by their leader's coded position: (series, leader's series,
     /// leader's position in `coded`). Their values are checked, not gathered.
     copies: Vec<(u32, u32, u32)>,
+    /// Copies that differed from their leader in a buffered draw, in the order
+    /// they did (see [`Diverged`]); `has_diverged[c]` for copy `c`.
+    diverged: Vec<Diverged>,
+    has_diverged: Vec<bool>,
+    /// Values of the diverged copies from the draw they diverged on: (index in
+    /// `diverged`, value).
+    diverged_values: Vec<(u32, f64)>,
     /// `coded` then `ternary`: the order in which a draw's values are gathered
     /// into `gathered` when some series are ternary or copies.
     order: Vec<u32>,
@@ -206,6 +230,9 @@ impl SketchBlock {
             ternary_escapes: vec![0; tern.len()],
             gathered: vec![0.0; coded_then_ternary.len()],
             order: coded_then_ternary,
+            diverged: Vec::new(),
+            has_diverged: vec![false; copies.len()],
+            diverged_values: Vec::new(),
             copies,
             ternary: tern,
             hist: None,
@@ -236,10 +263,8 @@ impl SketchBlock {
     }
 
     /// Whether every copy equals its leader, bit for bit, in `values` (one draw).
-    /// When not, the block must be flushed and [`Self::split_copies`] called
-    /// before the draw is pushed.
     #[inline]
-    pub(crate) fn copies_hold(&self, values: &[f64]) -> bool {
+    fn copies_hold(&self, values: &[f64]) -> bool {
         assert_eq!(values.len(), self.series, "one value per series");
         let mut differ = 0u64;
         for &(i, l, _) in &self.copies {
@@ -256,21 +281,32 @@ impl SketchBlock {
         differ == 0
     }
 
-    /// Codes on their own, from now on, the copies that differ from their leader
-    /// in `values`, each anchored at its value there. Called on an empty block.
+    /// Notes the copies that differ from their leader in `values` for the first
+    /// time in this block (before the draw is coded, so that the leader's
+    /// extremes still cover the draws before it), and keeps the values of every
+    /// diverged copy.
     #[cold]
-    pub(crate) fn split_copies(&mut self, values: &[f64]) {
-        assert_eq!(self.buffered, 0, "split copies of an empty block only");
-        let mut layout = self.layout();
-        let mut anchors = self.anchors_of_series();
-        for &(i, l, _) in &self.copies {
-            let (i, l) = (i as usize, l as usize);
-            if values[i].to_bits() != values[l].to_bits() {
-                layout.copy_of[i] = None;
-                anchors[i] = anchor_of(self.multiplier, values[i]);
+    fn follow_diverged(&mut self, values: &[f64]) {
+        for (c, &(i, l, k)) in self.copies.iter().enumerate() {
+            let (x, y) = (values[i as usize], values[l as usize]);
+            if !self.has_diverged[c] && x.to_bits() != y.to_bits() {
+                self.has_diverged[c] = true;
+                let k = k as usize;
+                self.diverged.push(Diverged {
+                    copy: c as u32,
+                    prefix: self.buffered as u32,
+                    escapes_before: self.escaped.len() as u32,
+                    min: self.min[k],
+                    max: self.max[k],
+                    first: x,
+                });
             }
         }
-        self.relayout(&layout, anchors);
+        for (j, d) in self.diverged.iter().enumerate() {
+            let series = self.copies[d.copy as usize].0;
+            self.diverged_values
+                .push((j as u32, values[series as usize]));
+        }
     }
 
     /// The anchor of every coded series (0 for the others).
@@ -320,6 +356,9 @@ impl SketchBlock {
             self.hist = Some(hist.try_into().expect("2^16 counters"));
         }
         assert_eq!(values.len(), self.series, "one value per series");
+        if !self.copies.is_empty() && (!self.diverged.is_empty() || !self.copies_hold(values)) {
+            self.follow_diverged(values);
+        }
         let t = self.buffered % TILE;
         let n = self.coded.len();
         let row = &mut self.tile[t * n..][..n];
@@ -422,7 +461,7 @@ impl SketchBlock {
             self.spill_tile();
         }
         if let Some(hist) = self.hist.as_mut() {
-            let mut copies = self.copies.iter().peekable();
+            let mut copies = self.copies.iter().enumerate().peekable();
             for (k, (&i, codes)) in self
                 .coded
                 .iter()
@@ -433,16 +472,31 @@ impl SketchBlock {
                     (self.anchors[k], &codes[..n], self.min[k], self.max[k]);
                 sketches[i as usize].add_coded(anchor, codes, hist, min, max);
                 // The copies right after their leader, while its codes are cached.
-                while let Some(&(copy, _, _)) = copies.next_if(|&&(_, _, at)| at as usize == k) {
-                    sketches[copy as usize].add_coded(anchor, codes, hist, min, max);
+                while let Some((c, &(copy, _, _))) =
+                    copies.next_if(|&(_, &(_, _, at))| at as usize == k)
+                {
+                    let sketch = &mut sketches[copy as usize];
+                    match self.diverged.iter().find(|d| d.copy as usize == c) {
+                        None => sketch.add_coded(anchor, codes, hist, min, max),
+                        Some(d) => {
+                            let prefix = &codes[..d.prefix as usize];
+                            sketch.add_coded(anchor, prefix, hist, d.min, d.max);
+                        }
+                    }
                 }
             }
         }
-        for &(k, x) in &self.escaped {
+        for (e, &(k, x)) in self.escaped.iter().enumerate() {
             sketches[self.coded[k as usize] as usize].add_to_bucket(x);
-            for &(copy, _, _) in self.copies.iter().filter(|&&(_, _, at)| at == k) {
-                sketches[copy as usize].add_to_bucket(x);
+            for (c, &(copy, _, at)) in self.copies.iter().enumerate() {
+                if at == k && self.copy_counts_escape(c, e) {
+                    sketches[copy as usize].add_to_bucket(x);
+                }
             }
+        }
+        for &(j, x) in &self.diverged_values {
+            let copy = self.diverged[j as usize].copy as usize;
+            sketches[self.copies[copy].0 as usize].insert(x);
         }
         self.recenter_anchors();
         self.escaped.clear();
@@ -450,9 +504,24 @@ impl SketchBlock {
         self.max.fill(f64::NEG_INFINITY);
         let demoted = self.flush_ternary(sketches, n);
         self.buffered = 0;
-        if !demoted.is_empty() {
-            self.code_from_now_on(&demoted);
+        let split: Vec<(u32, f64)> = self
+            .diverged
+            .iter()
+            .map(|d| (self.copies[d.copy as usize].0, d.first))
+            .collect();
+        self.diverged.clear();
+        self.diverged_values.clear();
+        self.has_diverged.fill(false);
+        if !demoted.is_empty() || !split.is_empty() {
+            self.code_from_now_on(&demoted, &split);
         }
+    }
+
+    /// Whether copy `c` counts the block's escaped value `e` of its leader: it
+    /// does unless it diverged before that value's draw.
+    fn copy_counts_escape(&self, c: usize, e: usize) -> bool {
+        let diverged = self.diverged.iter().find(|d| d.copy as usize == c);
+        diverged.is_none_or(|d| e < d.escapes_before as usize)
     }
 
     /// Counts the ternary series' draws into their sketches, empties their sums
@@ -488,16 +557,20 @@ impl SketchBlock {
         demoted
     }
 
-    /// Codes the series of `demoted` (ternary series that escaped too often) from
-    /// the next block on, each anchored at the bucket of the value given. Called on
-    /// an empty block.
+    /// Codes the series of `demoted` (ternary series that escaped too often) and
+    /// of `split` (copies that differed from their leader) from the next block on,
+    /// each anchored at the bucket of the value given. Called on an empty block.
     #[cold]
-    fn code_from_now_on(&mut self, demoted: &[(u32, f64)]) {
+    fn code_from_now_on(&mut self, demoted: &[(u32, f64)], split: &[(u32, f64)]) {
         debug_assert_eq!(self.buffered, 0);
         let mut layout = self.layout();
         let mut anchors = self.anchors_of_series();
         for &(i, x) in demoted {
             layout.ternary[i as usize] = false;
+            anchors[i as usize] = anchor_of(self.multiplier, x);
+        }
+        for &(i, x) in split {
+            layout.copy_of[i as usize] = None;
             anchors[i as usize] = anchor_of(self.multiplier, x);
         }
         self.relayout(&layout, anchors);
@@ -808,6 +881,12 @@ mod tests {
         let template = QuantileSketch::new();
         let draws = 5000;
         let base = |d: usize| 1.0 + (d as f64 * 0.37).sin().abs() * 1e3;
+        let wide = |d: usize| match d {
+            2300 => 1e-20,
+            2301 => 1e20,
+            d if d % 3 == 0 => 1e-15 * (1.0 + d as f64),
+            d => 1e15 * (1.0 + d as f64),
+        };
         let columns: Vec<Vec<f64>> = vec![
             (0..draws).map(base).collect(),
             // 1: always equal to 0.
@@ -838,6 +917,13 @@ mod tests {
                 .map(|d| if d == 1500 { 9.0 } else { base(d) })
                 .collect(),
             (0..draws).map(|d| d as f64).collect(),
+            // 11: spans 30 decades, so that it escapes its anchor in every block,
+            // with its extremes in the third block (draws 2,048 to 3,071) before
+            // draw 2,600; 12 copies it up to draw 2,600, then keeps to 5.0.
+            (0..draws).map(wide).collect(),
+            (0..draws)
+                .map(|d| if d < 2600 { wide(d) } else { 5.0 })
+                .collect(),
         ];
         let n = columns.len();
         let layout = Layout {
@@ -854,23 +940,19 @@ mod tests {
                 None,
                 Some(0),
                 Some(10),
+                None,
+                Some(11),
             ],
         };
         let typical: Vec<f64> = columns.iter().map(|c| c[0]).collect();
         let mut block = SketchBlock::new(&typical, template.multiplier(), 1024, &layout);
-        assert_eq!(block.copied_series(), 5, "1, 2, 3, 7 and 9");
+        assert_eq!(block.copied_series(), 6, "1, 2, 3, 7, 9 and 12");
         let mut coded = vec![template.clone(); n];
         let mut direct = vec![template.clone(); n];
         let mut row = vec![0.0; n];
-        let mut splits = 0;
         for d in 0..draws {
             for (slot, column) in row.iter_mut().zip(&columns) {
                 *slot = column[d];
-            }
-            if !block.copies_hold(&row) {
-                block.flush(&mut coded);
-                block.split_copies(&row);
-                splits += 1;
             }
             if block.push(&row) {
                 block.flush(&mut coded);
@@ -881,10 +963,6 @@ mod tests {
         }
         block.flush(&mut coded);
         assert_eq!(coded, direct);
-        assert_eq!(
-            splits, 3,
-            "draws 0 (series 7), 1,500 (2 and 9) and 2,222 (3)"
-        );
         let kept = block.layout();
         assert_eq!(kept.copy_of[1], Some(0));
         assert!(
