@@ -751,6 +751,32 @@ mod tests {
         assert_eq!(coded[0].count(), draws as u64);
     }
 
+    /// Sketches of `columns` (one per series, all of one length) filled through
+    /// `block`, flushed, and the same sketches filled value by value.
+    fn through_block(
+        block: &mut SketchBlock,
+        columns: &[Vec<f64>],
+    ) -> (Vec<QuantileSketch>, Vec<QuantileSketch>) {
+        let template = QuantileSketch::new();
+        let n = columns.len();
+        let mut coded = vec![template.clone(); n];
+        let mut direct = vec![template; n];
+        let mut row = vec![0.0; n];
+        for d in 0..columns[0].len() {
+            for (slot, column) in row.iter_mut().zip(columns) {
+                *slot = column[d];
+            }
+            if block.push(&row) {
+                block.flush(&mut coded);
+            }
+            for (sketch, &x) in direct.iter_mut().zip(&row) {
+                sketch.insert(x);
+            }
+        }
+        block.flush(&mut coded);
+        (coded, direct)
+    }
+
     /// The AVX2 build of the coding loop gives the same codes, extremes and escape
     /// flag as the portable build, on values of every sign and magnitude.
     #[cfg(target_arch = "x86_64")]
@@ -843,21 +869,7 @@ mod tests {
                 copy_of: vec![None; n],
             };
             let mut block = SketchBlock::new(&typical, template.multiplier(), 64, &layout);
-            let mut coded = vec![template.clone(); n];
-            let mut direct = vec![template.clone(); n];
-            let mut row = vec![0.0; n];
-            for d in 0..3000 {
-                for (slot, column) in row.iter_mut().zip(&columns) {
-                    *slot = column[d];
-                }
-                if block.push(&row) {
-                    block.flush(&mut coded);
-                }
-                for (sketch, &x) in direct.iter_mut().zip(&row) {
-                    sketch.insert(x);
-                }
-            }
-            block.flush(&mut coded);
+            let (coded, direct) = through_block(&mut block, &columns);
             assert_eq!(block.buffered(), 0);
             assert_eq!(coded, direct, "flags {flags:?}");
             assert!(coded.iter().all(|s| s.count() == 3000));
@@ -947,21 +959,7 @@ mod tests {
         let typical: Vec<f64> = columns.iter().map(|c| c[0]).collect();
         let mut block = SketchBlock::new(&typical, template.multiplier(), 1024, &layout);
         assert_eq!(block.copied_series(), 6, "1, 2, 3, 7, 9 and 12");
-        let mut coded = vec![template.clone(); n];
-        let mut direct = vec![template.clone(); n];
-        let mut row = vec![0.0; n];
-        for d in 0..draws {
-            for (slot, column) in row.iter_mut().zip(&columns) {
-                *slot = column[d];
-            }
-            if block.push(&row) {
-                block.flush(&mut coded);
-            }
-            for (sketch, &x) in direct.iter_mut().zip(&row) {
-                sketch.insert(x);
-            }
-        }
-        block.flush(&mut coded);
+        let (coded, direct) = through_block(&mut block, &columns);
         assert_eq!(coded, direct);
         let kept = block.layout();
         assert_eq!(kept.copy_of[1], Some(0));
