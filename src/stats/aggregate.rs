@@ -116,8 +116,9 @@ impl Accumulator {
     /// [`Self::new`] for series that behave as `guess` says: the ternary ones
     /// are counted by value (see [`Self::with_ternary_series`]), and a series equal
     /// to an earlier one is counted from that one's bucket codes, after checking
-    /// in every draw that the two are still equal (a copy that differs is coded
-    /// on its own from then on). The guess changes the speed, never the result.
+    /// in every draw that the two are still equal (a copy that differs counts its
+    /// own values from that draw on, and is coded on its own from the next block
+    /// of draws on). The guess changes the speed, never the result.
     pub fn guided(
         shifts: Vec<f64>,
         thresholds: Vec<(usize, f64)>,
