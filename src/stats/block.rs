@@ -262,14 +262,15 @@ impl SketchBlock {
         layout
     }
 
-    /// Whether every copy equals its leader, bit for bit, in `values` (one draw).
+    /// Whether every copy equals its leader, bit for bit, in `values` (one draw,
+    /// whose length [`Self::push`] has checked).
     #[inline]
     fn copies_hold(&self, values: &[f64]) -> bool {
-        assert_eq!(values.len(), self.series, "one value per series");
+        debug_assert_eq!(values.len(), self.series, "one value per series");
         let mut differ = 0u64;
         for &(i, l, _) in &self.copies {
             // SAFETY: `i` and `l` are below `series` (built by `with_layout`), and
-            // `values.len() == series` (asserted above).
+            // `values.len() == series` (asserted by `push`, the only caller).
             let (x, y) = unsafe {
                 (
                     values.get_unchecked(i as usize),
