@@ -6,9 +6,10 @@
 //! sketch per value, so every count is a cache miss. Instead, [`SketchBlock::push`]
 //! maps each value to its bucket at once (arithmetic on values that are already in
 //! registers) and keeps a 16-bit [`BucketCode`], a quarter of the size of the value.
-//! Codes go draw by draw into a small tile, which is transposed every `TILE` draws
-//! into a series-major block; [`SketchBlock::flush`] then counts the block series
-//! by series, so one sketch's buckets stay in cache while its codes are counted.
+//! Codes go draw by draw into a small series-major tile (one cache line of `TILE`
+//! draws per series), whose lines are copied every `TILE` draws into a
+//! series-major block; [`SketchBlock::flush`] then counts the block series by
+//! series, so one sketch's buckets stay in cache while its codes are counted.
 //!
 //! Many series only ever take the values −1, 0 and 1: indicators, and scenario
 //! deltas that are exactly 0 because the scenario does not touch their inputs
@@ -35,9 +36,14 @@
 use super::QuantileSketch;
 use super::sketch::{BucketCode, ZERO_THRESHOLD, bucket_index};
 
-/// Draws coded draw-major before they are transposed into the series-major buffer
-/// (one cache line of codes per series).
+/// Draws coded into the tile before its lines are copied into the series-major
+/// buffer (one cache line of codes per series).
 const TILE: usize = 32;
+
+/// One series' codes of the draws of one tile: a whole, aligned cache line.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct Line([u16; TILE]);
 
 /// A ternary series that escapes in more than one draw in this many of a block is
 /// coded from the next block on.
@@ -115,9 +121,12 @@ pub(crate) struct SketchBlock {
     /// `capacity` rounded up to an odd multiple of `TILE` codes (one cache line), so
     /// that one draw's codes do not all fall in the same few cache sets.
     stride: usize,
-    /// Draw-major codes of the last `buffered % TILE` draws (up to `TILE` rows of
-    /// `coded.len()` codes), waiting to be moved into `codes`.
-    tile: Vec<u16>,
+    /// Series-major codes of the last `buffered % TILE` draws: `tile[k].0[t]` is
+    /// coded series `k` of the tile's draw `t`, waiting to be copied into `codes`.
+    /// Written one code per line and draw, it stays in L2 (270 KB on the default
+    /// dataset); a draw-major tile was contiguous to write but cost an L2 miss
+    /// per code to transpose (8 % faster this way, concurrent 1-thread runs).
+    tile: Vec<Line>,
     min: Vec<f64>,
     max: Vec<f64>,
     /// Scratch for [`Self::recenter_anchors`]: lowest and highest bucket seen.
@@ -216,7 +225,7 @@ impl SketchBlock {
             // cloned for every worker) costs nothing.
             codes: Vec::new(),
             stride,
-            tile: vec![0; n * TILE],
+            tile: vec![Line([0; TILE]); n],
             span_lo: vec![0; n],
             span_hi: vec![0; n],
             min: vec![f64::INFINITY; n],
@@ -362,7 +371,6 @@ impl SketchBlock {
         }
         let t = self.buffered % TILE;
         let n = self.coded.len();
-        let row = &mut self.tile[t * n..][..n];
         let (coded_values, ternary_values) =
             if self.order.len() == self.series && self.ternary.is_empty() {
                 (values, &[][..])
@@ -380,7 +388,8 @@ impl SketchBlock {
             values: coded_values,
             anchors: &self.anchors,
             multiplier: self.multiplier,
-            codes: row,
+            tile: &mut self.tile,
+            t,
             min: &mut self.min,
             max: &mut self.max,
         });
@@ -404,10 +413,8 @@ impl SketchBlock {
 
     #[cold]
     fn record_escapes(&mut self, t: usize, values: &[f64]) {
-        let n = self.coded.len();
-        let row = &self.tile[t * n..][..n];
-        for (k, (&code, &i)) in row.iter().zip(&self.coded).enumerate() {
-            if code == BucketCode::ESCAPED {
+        for (k, (line, &i)) in self.tile.iter().zip(&self.coded).enumerate() {
+            if line.0[t] == BucketCode::ESCAPED {
                 self.escaped.push((k as u32, values[i as usize] + 0.0));
             }
         }
@@ -423,25 +430,27 @@ impl SketchBlock {
         }
     }
 
-    /// Moves the tile's rows (the draws since the last spill) into the
-    /// series-major buffer: a transpose whose reads stay within the tile's few
-    /// cache lines per series and whose writes fill whole lines.
+    /// Copies the tile's lines (the draws since the last spill) into the
+    /// series-major buffer, a whole cache line per series when the tile is full.
     fn spill_tile(&mut self) {
         let rows = match self.buffered % TILE {
             0 => TILE.min(self.buffered),
             r => r,
         };
         let first = self.buffered - rows;
-        let n = self.coded.len();
-        let mut line = [0u16; TILE];
-        for (k, codes) in self.codes.chunks_exact_mut(self.stride).enumerate() {
-            // Gathered first and stored as one block: a few wide stores per cache
-            // line instead of one per code keeps the store buffer from filling while
-            // the line is fetched.
-            for (t, code) in line[..rows].iter_mut().enumerate() {
-                *code = self.tile[t * n + k];
+        let lines = self.codes.chunks_exact_mut(self.stride).zip(&self.tile);
+        if rows == TILE {
+            // A fixed-size copy: a few vector moves, no call to `memmove`.
+            for (codes, line) in lines {
+                let whole: &mut [u16; TILE] = (&mut codes[first..first + TILE])
+                    .try_into()
+                    .expect("TILE codes");
+                *whole = line.0;
             }
-            codes[first..first + rows].copy_from_slice(&line[..rows]);
+        } else {
+            for (codes, line) in lines {
+                codes[first..first + rows].copy_from_slice(&line.0[..rows]);
+            }
         }
     }
 
@@ -659,12 +668,14 @@ struct Row<'a> {
     values: &'a [f64],
     anchors: &'a [i32],
     multiplier: f64,
-    codes: &'a mut [u16],
+    /// The tile, and the draw's position in it.
+    tile: &'a mut [Line],
+    t: usize,
     min: &'a mut [f64],
     max: &'a mut [f64],
 }
 
-/// Codes one draw's values into `codes` and updates each series' `min` and
+/// Codes one draw's values into its column `t` of the tile and updates each series' `min` and
 /// `max`; returns whether any code is [`BucketCode::ESCAPED`].
 ///
 /// Runs the AVX2 build of the same loop where the CPU has it (twice the lanes of
@@ -693,7 +704,7 @@ fn code_row_avx2(row: Row<'_>) -> bool {
 fn code_row_portable(row: Row<'_>) -> bool {
     let n = row.values.len();
     let (values, multiplier) = (row.values, row.multiplier);
-    let (anchors, codes) = (&row.anchors[..n], &mut row.codes[..n]);
+    let (anchors, tile, t) = (&row.anchors[..n], &mut row.tile[..n], row.t);
     let (min, max) = (&mut row.min[..n], &mut row.max[..n]);
     let mut escapes = 0u16;
     for k in 0..n {
@@ -705,7 +716,7 @@ fn code_row_portable(row: Row<'_>) -> bool {
         min[k] = min[k].min(x);
         max[k] = max[k].max(x);
         let code = BucketCode::of(x, anchors[k], multiplier);
-        codes[k] = code;
+        tile[k].0[t] = code;
         escapes |= u16::from(code == BucketCode::ESCAPED);
     }
     escapes != 0
@@ -802,12 +813,14 @@ mod tests {
             .collect();
         let anchors: Vec<i32> = (0..n).map(|i| (i as i32 % 5 - 2) * 9_000).collect();
         let run = |avx2: bool| {
-            let (mut codes, mut min, mut max) = (vec![0u16; n], vec![1.0; n], vec![-1.0; n]);
+            let (mut tile, mut min, mut max) =
+                (vec![Line([7; TILE]); n], vec![1.0; n], vec![-1.0; n]);
             let row = Row {
                 values: &values,
                 anchors: &anchors,
                 multiplier,
-                codes: &mut codes,
+                tile: &mut tile,
+                t: 5,
                 min: &mut min,
                 max: &mut max,
             };
@@ -818,6 +831,12 @@ mod tests {
                 code_row_portable(row)
             };
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            // Only column 5 of the tile is written.
+            assert!(
+                tile.iter()
+                    .all(|line| (0..TILE).all(|t| t == 5 || line.0[t] == 7))
+            );
+            let codes: Vec<u16> = tile.iter().map(|line| line.0[5]).collect();
             (escapes, codes, bits(&min), bits(&max))
         };
         let portable = run(false);
