@@ -9,8 +9,9 @@
 //! A [`Dist`] can only be built through [`Dist::new`], which rejects impossible
 //! arguments, so an invalid distribution cannot exist after loading.
 
+use super::beta::BetaQuantile;
 use super::elementary::exp;
-use statrs::function::{beta::inv_beta_reg, erf};
+use statrs::function::erf;
 
 pub use super::normal::std_normal_quantile;
 
@@ -88,8 +89,7 @@ enum Kind {
         sigma: f64,
     },
     Beta {
-        alpha: f64,
-        beta: f64,
+        quantile: BetaQuantile,
         min: f64,
         width: f64,
     },
@@ -208,8 +208,10 @@ impl Dist {
                 positive("shape", shape)?;
                 let width = max - min;
                 Kind::Beta {
-                    alpha: 1.0 + shape * (mode - min) / width,
-                    beta: 1.0 + shape * (max - mode) / width,
+                    quantile: BetaQuantile::new(
+                        1.0 + shape * (mode - min) / width,
+                        1.0 + shape * (max - mode) / width,
+                    ),
                     min,
                     width,
                 }
@@ -234,8 +236,7 @@ impl Dist {
                 positive("beta", beta)?;
                 ordered(min, max)?;
                 Kind::Beta {
-                    alpha,
-                    beta,
+                    quantile: BetaQuantile::new(alpha, beta),
                     min,
                     width: max - min,
                 }
@@ -334,11 +335,10 @@ impl Dist {
                     .clamp(m.min, m.max)
             }
             Kind::Beta {
-                alpha,
-                beta,
+                quantile,
                 min,
                 width,
-            } => min + width * inv_beta_reg(*alpha, *beta, u),
+            } => min + width * quantile.quantile(u),
             Kind::Gamma(gamma) => {
                 use statrs::distribution::ContinuousCDF;
                 gamma.inverse_cdf(u)

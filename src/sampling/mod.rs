@@ -1,5 +1,6 @@
 //! Random streams, distributions and the parallel sampler.
 
+mod beta;
 pub mod chunk_set;
 pub mod copula;
 pub mod design;
