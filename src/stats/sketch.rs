@@ -603,9 +603,9 @@ impl Store {
 }
 
 /// Adds `counts` into `window` (slices of one length), unless a sum would pass
-/// 16 bits: then returns false and changes nothing. Two branch-free passes that
-/// vectorize, in the AVX2 build where the CPU has it (integer additions: the same
-/// counts either way).
+/// 16 bits: then returns false and changes nothing. One branch-free pass that
+/// vectorizes, in the AVX2 build where the CPU has it (integer additions: the same
+/// counts either way), and, in the rare case of a carry, a second that undoes it.
 #[inline]
 fn add_without_carry<C: Copy + Into<u32>>(window: &mut [u16], counts: &[C]) -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -626,17 +626,20 @@ fn add_without_carry_avx2<C: Copy + Into<u32>>(window: &mut [u16], counts: &[C])
 #[inline(always)]
 fn add_without_carry_portable<C: Copy + Into<u32>>(window: &mut [u16], counts: &[C]) -> bool {
     let counts = &counts[..window.len()];
-    let overflow = window
-        .iter()
-        .zip(counts)
-        .fold(0u32, |o, (&c, &h)| o | (u32::from(c) + h.into()));
-    if overflow >> 16 != 0 {
-        return false;
-    }
+    let mut overflow = 0u32;
     for (c, &h) in window.iter_mut().zip(counts) {
-        *c = (u32::from(*c) + h.into()) as u16;
+        let sum = u32::from(*c) + h.into();
+        *c = sum as u16;
+        overflow |= sum;
     }
-    true
+    if overflow >> 16 == 0 {
+        return true;
+    }
+    // The low 16 bits of a sum minus those of its count give the old value back.
+    for (c, &h) in window.iter_mut().zip(counts) {
+        *c = c.wrapping_sub(h.into() as u16);
+    }
+    false
 }
 
 /// A DDSketch-style quantile sketch with relative accuracy α.
