@@ -34,7 +34,7 @@
 //! (and everything read from them) are unchanged bit for bit.
 
 use super::QuantileSketch;
-use super::sketch::{BucketCode, ZERO_THRESHOLD, bucket_index};
+use super::sketch::{BucketCode, CodeSpan, ZERO_THRESHOLD, bucket_index};
 
 /// Draws coded into the tile before its lines are copied into the series-major
 /// buffer (one cache line of codes per series).
@@ -480,14 +480,22 @@ impl SketchBlock {
             {
                 let (anchor, codes, min, max) =
                     (self.anchors[k], &codes[..n], self.min[k], self.max[k]);
-                sketches[i as usize].add_coded(anchor, codes, hist, min, max);
+                // Most series are of one sign: their codes' span is that of their
+                // extremes, unless a value escaped.
+                let span = self
+                    .escaped
+                    .is_empty()
+                    .then(|| CodeSpan::of_extremes(min, max, anchor, self.multiplier))
+                    .flatten()
+                    .or_else(|| CodeSpan::of(codes));
+                sketches[i as usize].add_coded_in(anchor, codes, span, hist, min, max);
                 // The copies right after their leader, while its codes are cached.
                 while let Some((c, &(copy, _, _))) =
                     copies.next_if(|&(_, &(_, _, at))| at as usize == k)
                 {
                     let sketch = &mut sketches[copy as usize];
                     match self.diverged.iter().find(|d| d.copy as usize == c) {
-                        None => sketch.add_coded(anchor, codes, hist, min, max),
+                        None => sketch.add_coded_in(anchor, codes, span, hist, min, max),
                         Some(d) => {
                             let prefix = &codes[..d.prefix as usize];
                             sketch.add_coded(anchor, prefix, hist, d.min, d.max);

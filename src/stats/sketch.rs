@@ -145,6 +145,34 @@ impl CodeSpan {
         })
     }
 
+    /// The span of the codes of values whose exact extremes are `min` and `max`,
+    /// without scanning them, when it follows from the extremes alone: the values
+    /// are all of one sign and none is coded zero, and the caller knows that none
+    /// escaped. Codes grow with the magnitude within each sign, so the extremes'
+    /// codes are the ends. `None` otherwise (scan with [`Self::of`]).
+    pub(crate) fn of_extremes(min: f64, max: f64, anchor: i32, multiplier: f64) -> Option<Self> {
+        let code = |x: f64| BucketCode::of(x, anchor, multiplier);
+        if min >= ZERO_THRESHOLD && max.is_finite() {
+            let (lo, hi) = (code(min), code(max));
+            return Some(CodeSpan {
+                lowest: lo,
+                highest: hi,
+                positive: Some((lo, hi)),
+                negative: None,
+            });
+        }
+        if max <= -ZERO_THRESHOLD && min.is_finite() {
+            let (lo, hi) = (code(max), code(min));
+            return Some(CodeSpan {
+                lowest: lo,
+                highest: hi,
+                positive: None,
+                negative: Some((lo, hi)),
+            });
+        }
+        None
+    }
+
     /// Codes the histogram pass has to scan.
     pub(crate) fn width(&self) -> usize {
         let width = |r: Option<(u16, u16)>| r.map_or(0, |(lo, hi)| usize::from(hi - lo) + 1);
@@ -779,6 +807,21 @@ impl QuantileSketch {
         min: f64,
         max: f64,
     ) {
+        self.add_coded_in(anchor, codes, CodeSpan::of(codes), hist, min, max);
+    }
+
+    /// [`add_coded`](Self::add_coded) with the span of `codes` known
+    /// (`CodeSpan::of(codes)`, or [`CodeSpan::of_extremes`] when it applies).
+    pub(crate) fn add_coded_in(
+        &mut self,
+        anchor: i32,
+        codes: &[u16],
+        span: Option<CodeSpan>,
+        hist: &mut [u32; 1 << 16],
+        min: f64,
+        max: f64,
+    ) {
+        debug_assert_eq!(span, CodeSpan::of(codes));
         let n = codes.len();
         self.count += n as u64;
         if min < self.min {
@@ -787,7 +830,7 @@ impl QuantileSketch {
         if max > self.max {
             self.max = max;
         }
-        let Some(span) = CodeSpan::of(codes) else {
+        let Some(span) = span else {
             return;
         };
         let bucket = |code: u16, base: i32| anchor + i32::from(code) - base;
@@ -1460,6 +1503,42 @@ mod tests {
         assert!(c.collapsed());
         assert_eq!(c.positive.total(), 70_001);
         assert_eq!(c.positive.trimmed().1.first(), Some(&70_000));
+    }
+
+    /// The span read off one-signed extremes is the span of the codes themselves,
+    /// and none is read where the values have both signs or a zero.
+    #[test]
+    fn span_of_extremes_equals_span_of_codes() {
+        let m = QuantileSketch::new().multiplier();
+        let sets: [&[f64]; 6] = [
+            &[3.5, 1e-3, 7e4, 2.0],
+            &[-3.5, -1e-3, -7e4],
+            &[5.0],
+            &[-2.0, -2.0],
+            &[1.0, -1.0],
+            &[0.0, 4.0],
+        ];
+        for (j, values) in sets.iter().enumerate() {
+            for anchor in [-500, 0, bucket_index(m, 2.0), 6000] {
+                let codes: Vec<u16> = values
+                    .iter()
+                    .map(|&x| BucketCode::of(x, anchor, m))
+                    .collect();
+                let (min, max) = values
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                        (lo.min(x), hi.max(x))
+                    });
+                let read = CodeSpan::of_extremes(min, max, anchor, m);
+                if codes.contains(&BucketCode::ESCAPED) {
+                    continue;
+                }
+                match j {
+                    0..=3 => assert_eq!(read, CodeSpan::of(&codes), "set {j}, anchor {anchor}"),
+                    _ => assert_eq!(read, None, "set {j}"),
+                }
+            }
+        }
     }
 
     #[test]
