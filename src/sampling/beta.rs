@@ -2,14 +2,17 @@
 //! the regularized incomplete beta function `I_x(α, β)`, started from a table.
 //!
 //! statrs' `inv_beta_reg` (AS 109) starts from a rough closed-form guess and takes
-//! several damped Newton steps, each a continued fraction of `I_x`: about 1.7 µs
-//! per value, 5 % of a default draw for its two global PERT parameters. Here each
-//! distribution tabulates its quantile once, at `NODES + 1` levels (with AS 109),
-//! with the slope `dx/du = 1/density` there; a cubic Hermite interpolation between
-//! the two nodes around `u` starts Halley's method within about 1e-6 of the root, and
-//! the bracket between those nodes keeps every step honest. One step (two at
-//! most, in practice) then lands within an ulp or so; the end intervals, where the
-//! quantile has a root-like shape that the cubic follows poorly, are left to AS 109.
+//! several damped Newton steps, each a continued fraction of `I_x`: 0.75–0.95 µs
+//! per value in a tight loop, and about 4.6 % of a default draw for its two global
+//! PERT parameters. Here each distribution tabulates its quantile once, at
+//! `NODES + 1` levels (with AS 109), with the slope `dx/du = 1/density` there; a
+//! cubic Hermite interpolation between the two nodes around `u` starts Halley's
+//! method close to the root (within 1e-6 relative over most of the range, 5e-4 in
+//! the intervals next to the ends), and the bracket between those nodes keeps every
+//! step honest. On the default's shapes one step lands within a few ulps for 93 %
+//! of levels and two for the rest; about 1 level in 10,000 steps out of its bracket
+//! and is left to AS 109, as are the two end intervals, where the quantile has a
+//! root-like shape that the cubic follows poorly. 0.22–0.30 µs per value.
 //!
 //! The value depends on `u` and the distribution only, never on the thread or the
 //! order of calls, so runs stay reproducible.
