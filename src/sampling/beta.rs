@@ -158,7 +158,7 @@ mod tests {
     }
 
     #[test]
-    fn is_monotone_and_exact_at_the_nodes_and_ends() {
+    fn is_monotone_with_exact_ends() {
         for (alpha, beta) in SHAPES {
             let q = BetaQuantile::new(alpha, beta);
             let mut last = 0.0;
