@@ -104,7 +104,15 @@ fn checkpoint_json(dir: &Path) -> serde_json::Value {
 fn kill_9_then_resume_gives_the_same_parquet_bytes() {
     let dir = example_copy();
     let d = dir.path();
-    let common = ["run", "example.toml", "--draws", "40960", "--quiet"];
+    // The victim must outlast its first checkpoint (1 s) on one thread: the example
+    // runs some 50,000 draws/s in a release build, ten times fewer in a debug one.
+    let draws: u64 = if cfg!(debug_assertions) {
+        40_960
+    } else {
+        163_840
+    };
+    let draws_arg = draws.to_string();
+    let common = ["run", "example.toml", "--draws", &draws_arg, "--quiet"];
     let mut reference = spawn(
         d,
         &[&common[..], &["--out", "full", "--threads", "2"]].concat(),
@@ -124,7 +132,7 @@ fn kill_9_then_resume_gives_the_same_parquet_bytes() {
     let saved = checkpoint_json(&d.join("cut"))["draws_done"]
         .as_u64()
         .unwrap();
-    assert!(saved > 0 && saved < 40960, "checkpoint holds {saved} draws");
+    assert!(saved > 0 && saved < draws, "checkpoint holds {saved} draws");
 
     // A plain rerun refuses to overwrite the unfinished run.
     let refused = evcarbon(d, &[&common[..], &["--out", "cut"]].concat());
@@ -144,7 +152,7 @@ fn kill_9_then_resume_gives_the_same_parquet_bytes() {
     let m = manifest(&d.join("cut"));
     assert_eq!(m["resumed_from_draws"].as_u64(), Some(saved));
     assert_eq!(m["stop_reason"], "draws reached");
-    assert_eq!(m["draws"].as_u64(), Some(40960));
+    assert_eq!(m["draws"].as_u64(), Some(draws));
     assert!(
         !d.join("cut/checkpoint.json").exists(),
         "deleted after success"
@@ -698,4 +706,64 @@ fn two_thread_run(
         thresholds: evcarbon::longrun::thresholds(config),
         progress: None,
     }
+}
+
+/// A failed draw is named by its index in the run: the first draw that fails when
+/// the chunks' draws are evaluated one at a time, wherever it falls in the groups
+/// of draws that the workers evaluate together before aggregating them.
+#[test]
+fn a_failed_draw_is_named_by_its_index_in_the_run() {
+    let dir = example_copy();
+    // The loss is one global draw: a lognormal of median 0.3 and gsd 1.5 exceeds 1
+    // (an invalid loss) in about 1 draw in 670.
+    edit(
+        dir.path(),
+        "example.toml",
+        "dist = \"pert\"\nmin = { column = \"loss_min\" }\nmode = { column = \"loss_mode\" }\nmax = { column = \"loss_max\" }\nshape = 4.0",
+        "dist = \"lognormal\"\nmedian = 0.3\ngsd = 1.5",
+    );
+    let mut config = example_config(dir.path(), 20_000);
+    let mut positions = [0; evcarbon::sampling::engine::DRAWS_PER_GROUP];
+    // Seeds 1 to 12 put the first failure at each position of a group (8 of them
+    // pass their first draws, which are evaluated while preparing the run).
+    for seed in 1..=12 {
+        config.run.seed = seed;
+        let run = evcarbon::sampling::SamplerRun {
+            threads: 1,
+            ..two_thread_run(&config, 20_000)
+        };
+        // A failure among the first draws is found while preparing the run.
+        if run.prepare().is_err() {
+            continue;
+        }
+        let design = evcarbon::sampling::Design::new(
+            config.run.sampler,
+            config.run.seed,
+            config.plan.n_variates(),
+        )
+        .unwrap();
+        let mut eval =
+            evcarbon::sampling::Evaluator::new(&config.model, &config.plan, &config.scenarios);
+        let first_failure = (0..run.chunks.n_chunks()).find_map(|k| {
+            let (first, len) = run.chunks.chunk(k);
+            let mut variates = design.chunk(k, first, len);
+            (0..len)
+                .find(|_| eval.next_draw(&mut variates).is_err())
+                .map(|i| (first, first + i))
+        });
+        let Some((chunk_start, expected)) = first_failure else {
+            continue;
+        };
+        match run.run() {
+            Err(evcarbon::sampling::SamplerError::Draw(e)) => {
+                assert_eq!(e.draw, expected, "seed {seed}");
+            }
+            other => panic!("seed {seed}: expected draw {expected} to fail, got {other:?}"),
+        }
+        positions[((expected - chunk_start) % positions.len() as u64) as usize] += 1;
+    }
+    assert!(
+        positions.iter().all(|&n| n > 0),
+        "failures at every position of a group: {positions:?}"
+    );
 }

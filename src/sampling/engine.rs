@@ -63,9 +63,16 @@ pub struct Evaluator<'m> {
     values: ParamValues,
     scratch: Scratch,
     out: Vec<f64>,
+    /// Outputs of up to [`DRAWS_PER_GROUP`] draws, one after the other (see
+    /// [`Evaluator::next_draws`]).
+    group: Vec<f64>,
     scenario_out: Vec<f64>,
     scenario_values: ParamValues,
 }
+
+/// Draws evaluated before they are aggregated together: the aggregator adds the
+/// moments of a group in one pass ([`crate::stats::ChunkMomentsBank::add_draws`]).
+pub const DRAWS_PER_GROUP: usize = crate::stats::MOMENTS_GROUP;
 
 impl<'m> Evaluator<'m> {
     /// Buffers sized for `model`, `plan` and the scenarios.
@@ -83,6 +90,7 @@ impl<'m> Evaluator<'m> {
             values: ParamValues::new(model.network()),
             scratch: model.scratch(),
             out: vec![0.0; per_model * (1 + scenarios.len())],
+            group: vec![0.0; DRAWS_PER_GROUP * per_model * (1 + scenarios.len())],
             scenario_out: vec![0.0; if scenarios.is_empty() { 0 } else { per_model }],
             scenario_values: ParamValues::new(model.network()),
         }
@@ -101,11 +109,44 @@ impl<'m> Evaluator<'m> {
         self.evaluate_uniforms()
     }
 
+    /// Evaluates the next `n` draws of a chunk (`1 ≤ n ≤ DRAWS_PER_GROUP`): their
+    /// outputs one after the other, each as [`Self::next_draw`] gives it. A failed
+    /// draw stops the group; the error says which draw of it failed.
+    #[inline]
+    pub fn next_draws(
+        &mut self,
+        variates: &mut ChunkVariates,
+        n: usize,
+    ) -> Result<&[f64], (usize, DrawErrorKind)> {
+        let series = self.series();
+        let mut group = std::mem::take(&mut self.group);
+        let mut evaluated = Ok(());
+        for (r, out) in group.chunks_exact_mut(series).take(n).enumerate() {
+            variates.next_draw(&mut self.uniforms);
+            self.plan.correlate(&mut self.uniforms);
+            if let Err(e) = self.evaluate_into(out) {
+                evaluated = Err((r, e));
+                break;
+            }
+        }
+        self.group = group;
+        evaluated.map(|()| &self.group[..n * series])
+    }
+
     /// Evaluates the model (and the scenarios) at the current uniforms.
     #[inline]
     fn evaluate_uniforms(&mut self) -> Result<&[f64], DrawErrorKind> {
+        let mut out = std::mem::take(&mut self.out);
+        let evaluated = self.evaluate_into(&mut out);
+        self.out = out;
+        evaluated.map(|()| &self.out[..])
+    }
+
+    /// [`Self::evaluate_uniforms`] into `out` (one draw's outputs).
+    #[inline]
+    fn evaluate_into(&mut self, out: &mut [f64]) -> Result<(), DrawErrorKind> {
         let per_model = self.model.layout().len();
-        let (base, deltas) = self.out.split_at_mut(per_model);
+        let (base, deltas) = out.split_at_mut(per_model);
         self.plan
             .apply(self.model.network(), &self.uniforms, &mut self.values)?;
         self.model.evaluate(&self.values, &mut self.scratch, base)?;
@@ -139,7 +180,7 @@ impl<'m> Evaluator<'m> {
                 *d = with - without;
             }
         }
-        Ok(&self.out)
+        Ok(())
     }
 
     /// Evaluates the baseline model with every parameter at its median.
@@ -475,16 +516,21 @@ impl PreparedRun<'_> {
             Some(e) => Vec::with_capacity(len as usize * e.series()),
             None => Vec::new(),
         };
-        for i in 0..len {
-            let values = eval.next_draw(&mut variates).map_err(|kind| DrawError {
-                draw: first + i,
-                kind,
-            })?;
-            acc.add_draw(values);
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(DRAWS_PER_GROUP as u64);
+            let rows = eval
+                .next_draws(&mut variates, n as usize)
+                .map_err(|(r, kind)| DrawError {
+                    draw: first + done + r as u64,
+                    kind,
+                })?;
+            acc.add_draws(rows);
             if exact.is_some() {
                 // Capacity was reserved for the whole chunk: no allocation here.
-                kept.extend_from_slice(values);
+                kept.extend_from_slice(rows);
             }
+            done += n;
         }
         acc.end_chunk();
         if let Some(e) = exact {

@@ -173,6 +173,27 @@ impl Accumulator {
         if self.block.push(values) {
             self.block.flush(&mut self.sketches);
         }
+        self.count_exceedances(values);
+    }
+
+    /// Adds consecutive draws of the current chunk, in order: `rows` holds whole
+    /// draws one after the other. The same state as [`Self::add_draw`] on each,
+    /// with the moments of a few draws added in one pass
+    /// ([`ChunkMomentsBank::add_draws`]).
+    #[inline]
+    pub fn add_draws(&mut self, rows: &[f64]) {
+        self.bank.add_draws(rows);
+        for values in rows.chunks_exact(self.series().max(1)) {
+            if self.block.push(values) {
+                self.block.flush(&mut self.sketches);
+            }
+            self.count_exceedances(values);
+        }
+    }
+
+    /// Counts the draw's values at or above their thresholds.
+    #[inline]
+    fn count_exceedances(&mut self, values: &[f64]) {
         for (count, &(series, threshold)) in self.at_or_above.iter_mut().zip(&self.thresholds) {
             *count += (values[series] >= threshold) as u64;
         }
@@ -423,6 +444,46 @@ mod tests {
         acc.end_chunk();
         acc.flush();
         acc
+    }
+
+    /// Draws added a few at a time (grouped moments, any remainder) leave the
+    /// same bytes as draws added one by one, across chunks and block flushes.
+    #[test]
+    fn draws_added_in_groups_equal_draws_added_one_by_one() {
+        let row = |d: u64| {
+            let x = d as f64;
+            [1.0 + x.sin(), -2.0 + 0.1 * x.cos(), x * 1e-3]
+        };
+        let new = || Accumulator::new(vec![1.0, -2.0, 0.5], vec![(1, -1.5)]);
+        let (mut one_by_one, mut grouped) = (new(), new());
+        let mut d = 0;
+        // Chunks of lengths that leave every remainder modulo the group size;
+        // 5,000 draws pass two block flushes.
+        for (chunk, len) in [4097u64, 1, 2, 3, 6, 891].into_iter().enumerate() {
+            let rows: Vec<f64> = (d..d + len).flat_map(row).collect();
+            for values in rows.chunks_exact(3) {
+                one_by_one.add_draw(values);
+            }
+            // Groups of 1 to 7 draws at a time, cycling.
+            let mut rest = &rows[..];
+            let mut take = chunk;
+            while !rest.is_empty() {
+                let n = (take % 7 + 1).min(rest.len() / 3);
+                let (now, later) = rest.split_at(3 * n);
+                grouped.add_draws(now);
+                (rest, take) = (later, take + 1);
+            }
+            one_by_one.end_chunk();
+            grouped.end_chunk();
+            d += len;
+        }
+        one_by_one.flush();
+        grouped.flush();
+        assert_eq!(grouped.draws(), 5000);
+        assert_eq!(
+            serde_json::to_string(&grouped).unwrap(),
+            serde_json::to_string(&one_by_one).unwrap()
+        );
     }
 
     #[test]

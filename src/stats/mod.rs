@@ -53,6 +53,6 @@ pub use aggregate::{Accumulator, SeriesGuess};
 pub use error::StatsError;
 pub use exact::ExactDraws;
 pub use exact_sum::ExactSum;
-pub use moments::{ChunkMomentsBank, RunMoments};
+pub use moments::{ChunkMomentsBank, GROUP as MOMENTS_GROUP, RunMoments};
 pub use sketch::{DEFAULT_RELATIVE_ACCURACY, QuantileSketch, SketchCounts, inverted_cdf_rank};
 pub use summary::{Interval, Summary, quantile_mcse};

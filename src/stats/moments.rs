@@ -57,6 +57,29 @@ impl ChunkMomentsBank {
         self.count += 1;
     }
 
+    /// Adds consecutive draws, in order: `rows` holds whole draws one after the
+    /// other (its length is a multiple of the number of series).
+    ///
+    /// The same sums, bit for bit, as [`add_draw`](Self::add_draw) on each draw
+    /// in turn; groups of [`GROUP`] draws are added in one pass, which loads and
+    /// stores each series' two sums once per group instead of once per draw.
+    #[inline]
+    pub fn add_draws(&mut self, rows: &[f64]) {
+        let series = self.shifts.len();
+        if series == 0 {
+            return;
+        }
+        debug_assert!(rows.len().is_multiple_of(series), "whole draws only");
+        let mut groups = rows.chunks_exact(GROUP * series);
+        for group in &mut groups {
+            add_shifted_group(&mut self.sum, &mut self.sum_sq, group, &self.shifts);
+        }
+        for row in groups.remainder().chunks_exact(series) {
+            add_shifted(&mut self.sum, &mut self.sum_sq, row, &self.shifts);
+        }
+        self.count += (rows.len() / series) as u64;
+    }
+
     /// Clears the sums for the next chunk, keeping shifts and allocations.
     #[inline]
     pub fn reset(&mut self) {
@@ -317,9 +340,93 @@ fn add_shifted_portable(sum: &mut [f64], sum_sq: &mut [f64], values: &[f64], shi
     }
 }
 
+/// Draws that [`ChunkMomentsBank::add_draws`] adds in one pass.
+///
+/// The per-draw pass is bound by its loads and stores (four arrays of one value
+/// per series); a group of four keeps each series' sums in registers for four
+/// draws. On the default dataset the moments fell from 6.1 % to 2.6 % of a
+/// run's `perf` samples, and whole runs took 5.7 % less time (eight pairs of
+/// concurrent runs, README Performance).
+pub const GROUP: usize = 4;
+
+/// [`add_shifted`] for [`GROUP`] consecutive draws (`rows`, one after the other),
+/// added to each series in draw order, so the bits are those of one draw at a time.
+#[inline]
+fn add_shifted_group(sum: &mut [f64], sum_sq: &mut [f64], rows: &[f64], shifts: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { add_shifted_group_avx2(sum, sum_sq, rows, shifts) };
+    }
+    add_shifted_group_portable(sum, sum_sq, rows, shifts);
+}
+
+/// [`add_shifted_group_portable`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn add_shifted_group_avx2(sum: &mut [f64], sum_sq: &mut [f64], rows: &[f64], shifts: &[f64]) {
+    add_shifted_group_portable(sum, sum_sq, rows, shifts);
+}
+
+#[inline(always)]
+fn add_shifted_group_portable(sum: &mut [f64], sum_sq: &mut [f64], rows: &[f64], shifts: &[f64]) {
+    let n = shifts.len();
+    let (sum, sum_sq) = (&mut sum[..n], &mut sum_sq[..n]);
+    let row = |r: usize| &rows[r * n..][..n];
+    let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+    const _: () = assert!(GROUP == 4, "one row slice per draw of a group");
+    for i in 0..n {
+        let c = shifts[i];
+        let (mut s, mut q) = (sum[i], sum_sq[i]);
+        for v in [r0[i], r1[i], r2[i], r3[i]] {
+            let d = v - c;
+            s += d;
+            q += d * d;
+        }
+        sum[i] = s;
+        sum_sq[i] = q;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Draws added in groups give the bits of draws added one at a time, for
+    /// every count modulo [`GROUP`], in both builds of the group pass.
+    #[test]
+    fn grouped_draws_equal_single_draws_bit_for_bit() {
+        let series = 1003;
+        let shifts: Vec<f64> = (0..series).map(|i| (i % 17) as f64 * 13.1).collect();
+        let rows: Vec<f64> = (0..11 * series)
+            .map(|i| (i as f64 * 0.77).sin() * 1e3 + (i % 5) as f64 * 1e-7)
+            .collect();
+        let bits = |bank: &ChunkMomentsBank| {
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            (bits(bank.sums()), bits(bank.sums_sq()), bank.count())
+        };
+        for draws in 0..=11 {
+            let rows = &rows[..draws * series];
+            let mut single = ChunkMomentsBank::new(shifts.clone());
+            for row in rows.chunks_exact(series) {
+                single.add_draw(row);
+            }
+            let mut grouped = ChunkMomentsBank::new(shifts.clone());
+            grouped.add_draws(rows);
+            assert_eq!(bits(&grouped), bits(&single), "{draws} draws");
+            let mut portable = ChunkMomentsBank::new(shifts.clone());
+            for group in rows.chunks_exact(GROUP * series) {
+                add_shifted_group_portable(&mut portable.sum, &mut portable.sum_sq, group, &shifts);
+            }
+            let whole = draws / GROUP * GROUP;
+            let mut expected = ChunkMomentsBank::new(shifts.clone());
+            for row in rows[..whole * series].chunks_exact(series) {
+                expected.add_draw(row);
+            }
+            portable.count = expected.count;
+            assert_eq!(bits(&portable), bits(&expected), "{draws} draws, portable");
+        }
+    }
 
     /// The AVX2 build of the shifted sums gives the bits of the portable build.
     #[cfg(target_arch = "x86_64")]
