@@ -6,6 +6,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use evcarbon::model::ParamValues;
+use evcarbon::sampling::engine::DRAWS_PER_GROUP;
 use evcarbon::sampling::{Design, SamplerKind};
 use evcarbon::stats::{Accumulator, SeriesGuess};
 use std::hint::black_box;
@@ -69,9 +70,12 @@ fn components(c: &mut Criterion) {
         let mut guess = SeriesGuess::new(chunk_outputs[0].len());
         chunk_outputs[..256].iter().for_each(|o| guess.observe(o));
         let mut acc = Accumulator::guided(chunk_outputs[0].clone(), Vec::new(), &guess);
+        // In groups of draws one after the other, as the workers add them.
+        let rows: Vec<f64> = chunk_outputs.concat();
+        let group = DRAWS_PER_GROUP * chunk_outputs[0].len();
         b.iter(|| {
-            for o in &chunk_outputs {
-                acc.add_draw(o);
+            for draws in rows.chunks(group) {
+                acc.add_draws(draws);
             }
             acc.end_chunk();
             acc.flush();
