@@ -85,7 +85,8 @@ impl SeriesGuess {
 /// Everything the aggregator keeps for a set of series; memory does not grow with
 /// the number of draws.
 ///
-/// Use: [`Accumulator::add_draw`] for each draw of a chunk, in draw order, then
+/// Use: [`Accumulator::add_draw`] for each draw of a chunk, in draw order (or
+/// [`Accumulator::add_draws`] for several consecutive draws at once), then
 /// [`Accumulator::end_chunk`]; after the last chunk, [`Accumulator::flush`] (the
 /// sketches lag behind by up to a block of draws until then). Accumulators of
 /// disjoint chunk sets combine with [`Accumulator::merge`] in any order with a
