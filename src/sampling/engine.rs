@@ -118,6 +118,7 @@ impl<'m> Evaluator<'m> {
         variates: &mut ChunkVariates,
         n: usize,
     ) -> Result<&[f64], (usize, DrawErrorKind)> {
+        debug_assert!(n <= DRAWS_PER_GROUP, "at most a group of draws");
         let series = self.series();
         let mut group = std::mem::take(&mut self.group);
         let mut evaluated = Ok(());
