@@ -112,3 +112,75 @@ fn common_random_numbers_narrow_the_delta_and_leave_the_baseline_alone() {
     let without = read(&dir.path().join("a11/city_intervals.parquet"));
     assert_eq!(with.columns(), without.columns());
 }
+
+/// A scenario that changes only intensities is evaluated on the baseline's flows;
+/// one that changes a flow is evaluated in full, on scratch of its own. Either way
+/// its deltas are those of a full evaluation, bit for bit, whichever scenarios are
+/// evaluated with it: here `cleaner_north` (on the flows) against the same change
+/// forced through a full evaluation by a no-op flow change, with a scenario that
+/// does change a flow evaluated between them.
+#[test]
+fn scenarios_on_the_baseline_flows_match_full_evaluations_whatever_runs_with_them() {
+    use evcarbon::sampling::engine::Evaluator;
+    use evcarbon::sampling::{Design, SamplerKind};
+    let dir = example_copy();
+    let toml = std::fs::read_to_string(dir.path().join("example.toml")).unwrap();
+    let extra = r#"
+[scenarios.all_lines_lossier]
+description = "a flow changes: every link loses half as much again"
+
+[[scenarios.all_lines_lossier.changes]]
+param = "loss"
+scale = 1.5
+
+[scenarios.north_in_full]
+description = "cleaner_north, plus a no-op flow change that forces a full evaluation"
+
+[[scenarios.north_in_full.changes]]
+param = "gen_intensity"
+provinces = ["North"]
+scale = 0.7
+
+[[scenarios.north_in_full.changes]]
+param = "loss"
+scale = 1.0
+"#;
+    write(dir.path(), "three.toml", &format!("{toml}{extra}"));
+    let config = evcarbon::config::load(&dir.path().join("three.toml")).unwrap();
+    let names: Vec<&str> = config.scenarios.iter().map(|s| s.name.as_str()).collect();
+    let at = |name: &str| names.iter().position(|&n| n == name).unwrap();
+    let (north, lossier, in_full) = (
+        at("cleaner_north"),
+        at("all_lines_lossier"),
+        at("north_in_full"),
+    );
+    // `all_lines_lossier` (scenarios go in name order) is evaluated between the baseline and `cleaner_north`.
+    assert!(lossier < north, "order: {names:?}");
+
+    let per_model = config.model.layout().len();
+    let design = Design::new(SamplerKind::Mc, 5, config.plan.n_variates()).unwrap();
+    let draws = |scenarios: &[evcarbon::sampling::Scenario]| {
+        let mut eval = Evaluator::new(&config.model, &config.plan, scenarios);
+        let mut variates = design.chunk(0, 0, 300);
+        (0..300)
+            .map(|_| {
+                let out = eval.next_draw(&mut variates).expect("valid draw");
+                out.iter().map(|x| x.to_bits()).collect::<Vec<u64>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    let deltas = |rows: &[Vec<u64>], k: usize| -> Vec<Vec<u64>> {
+        let range = per_model * (1 + k)..per_model * (2 + k);
+        rows.iter().map(|r| r[range.clone()].to_vec()).collect()
+    };
+    let together = draws(&config.scenarios);
+    for k in [north, lossier, in_full] {
+        let alone = draws(&config.scenarios[k..k + 1]);
+        assert_eq!(deltas(&together, k), deltas(&alone, 0), "{}", names[k]);
+        assert_eq!(deltas(&together, k).len(), 300);
+    }
+    assert_eq!(deltas(&together, north), deltas(&together, in_full));
+    // The scenarios do change something.
+    assert!(deltas(&together, north).iter().flatten().any(|&x| x != 0));
+    assert_ne!(deltas(&together, north), deltas(&together, lossier));
+}

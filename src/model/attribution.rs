@@ -31,27 +31,48 @@ pub enum ModelError {
 }
 
 /// Working arrays for [`Model::evaluate`], sized once for a network.
+///
+/// The first group holds a draw's *flows*: what does not depend on the
+/// generation intensities `I_p` or the EV's vehicle-cycle extra. They stay valid
+/// after a full evaluation, so that [`Model::evaluate_variant`] can reuse them.
 #[derive(Clone, Debug)]
 pub struct Scratch {
     sent_twh: Vec<f64>,
     imports_twh: Vec<f64>,
     own_pool_twh: Vec<f64>,
+    /// Per province: Σ min(G_c, E_c) over its cities, TWh.
+    local_use_twh: Vec<f64>,
     /// Σ E_c·i_c/(1−δ_c) over the province's cities: GWh drawn from its pool.
     drawn_gwh: Vec<f64>,
-    landed_t: Vec<f64>,
-    /// Per city: its province, and that province's I_p and P_p in this draw
-    /// (gathered once, so that the city pass runs over contiguous arrays).
+    /// Per province: O_r plus the TWh sent on its outgoing links, the surplus
+    /// Σ max(G_c − E_c, 0) of its cities, and the larger of the two, which the
+    /// burden landing in it is shared over.
+    leaving_twh: Vec<f64>,
+    surplus_twh: Vec<f64>,
+    share_base_twh: Vec<f64>,
+    /// Per city: its province.
     province_of: Vec<usize>,
-    own_intensity: Vec<f64>,
-    pool_intensity: Vec<f64>,
     /// Per city: 1 when its province's pool holds no energy in this draw, else 0
     /// (a float, so that the city pass keeps one lane width and vectorizes).
     pool_empty: Vec<f64>,
     /// Per city: E_c·i_c/(1−δ_c), summed into `drawn_gwh` in city order.
     city_drawn_gwh: Vec<f64>,
-    /// Per city: its province's Λ_r and max(Q_r, Σ U_s), what Λ_r is shared over.
-    city_landed_t: Vec<f64>,
+    /// Per city: 1/(1−δ_c), the grid kWh per km and its surplus
+    /// max(G_c − E_c, 0), TWh.
+    at_plug: Vec<f64>,
+    grid_kwh_per_km: Vec<f64>,
+    city_surplus_twh: Vec<f64>,
+    /// Per city: its province's `share_base_twh`.
     city_share_base_twh: Vec<f64>,
+
+    // What depends on the intensities.
+    landed_t: Vec<f64>,
+    /// Per city: its province's I_p and P_p in this draw (gathered once, so that
+    /// the city pass runs over contiguous arrays).
+    own_intensity: Vec<f64>,
+    pool_intensity: Vec<f64>,
+    /// Per city: its province's Λ_r.
+    city_landed_t: Vec<f64>,
     /// The cities of the advanced tiers, ascending.
     advanced: Vec<usize>,
 }
@@ -63,15 +84,22 @@ impl Scratch {
             sent_twh: vec![0.0; network.links().len()],
             imports_twh: vec![0.0; np],
             own_pool_twh: vec![0.0; np],
+            local_use_twh: vec![0.0; np],
             drawn_gwh: vec![0.0; np],
-            landed_t: vec![0.0; np],
+            leaving_twh: vec![0.0; np],
+            surplus_twh: vec![0.0; np],
+            share_base_twh: vec![0.0; np],
             province_of: network.cities().iter().map(|c| c.province).collect(),
-            own_intensity: vec![0.0; nc],
-            pool_intensity: vec![0.0; nc],
             pool_empty: vec![0.0; nc],
             city_drawn_gwh: vec![0.0; nc],
-            city_landed_t: vec![0.0; nc],
+            at_plug: vec![0.0; nc],
+            grid_kwh_per_km: vec![0.0; nc],
+            city_surplus_twh: vec![0.0; nc],
             city_share_base_twh: vec![0.0; nc],
+            landed_t: vec![0.0; np],
+            own_intensity: vec![0.0; nc],
+            pool_intensity: vec![0.0; nc],
+            city_landed_t: vec![0.0; nc],
             advanced: (0..nc).filter(|&c| network.cities()[c].advanced).collect(),
         }
     }
@@ -117,18 +145,85 @@ fn evaluate_portable(
     out: &mut [f64],
 ) -> Result<(), ModelError> {
     debug_assert_eq!(out.len(), model.layout().len());
-    provincial_pools(model, v, s, out);
-    cities(model, v, s, out)?;
+    pool_flows(model, v, s);
+    let invalid = city_flows(model, v, s, out);
+    burden_flows(model, s);
+    intensities(model, v, s, out, invalid)
+}
+
+/// Evaluates a variant of the draw that the last [`evaluate`] on `s` put into
+/// `base` (see [`Model::evaluate_variant`]): the flows are that draw's, kept in
+/// `s` and `base`.
+pub(super) fn evaluate_variant(
+    model: &Model,
+    v: &ParamValues,
+    s: &mut Scratch,
+    base: &[f64],
+    out: &mut [f64],
+) -> Result<(), ModelError> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { evaluate_variant_avx2(model, v, s, base, out) };
+    }
+    evaluate_variant_portable(model, v, s, base, out)
+}
+
+/// [`evaluate_variant_portable`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn evaluate_variant_avx2(
+    model: &Model,
+    v: &ParamValues,
+    s: &mut Scratch,
+    base: &[f64],
+    out: &mut [f64],
+) -> Result<(), ModelError> {
+    evaluate_variant_portable(model, v, s, base, out)
+}
+
+#[inline(always)]
+fn evaluate_variant_portable(
+    model: &Model,
+    v: &ParamValues,
+    s: &mut Scratch,
+    base: &[f64],
+    out: &mut [f64],
+) -> Result<(), ModelError> {
+    debug_assert_eq!(out.len(), model.layout().len());
+    debug_assert_eq!(base.len(), model.layout().len());
+    // The city metrics that are flows: the base draw passed its checks of them.
+    let (lay, n) = (model.layout(), s.province_of.len());
+    for m in [CM::ImportShare, CM::IceGPerKm, CM::EvEnergyGwh] {
+        let run = lay.city(m, 0)..lay.city(m, 0) + n;
+        out[run.clone()].copy_from_slice(&base[run]);
+    }
+    intensities(model, v, s, out, 0)
+}
+
+/// Everything that depends on the intensities, from the flows in `s` and `out`;
+/// `invalid` counts the cities the flow pass found invalid.
+#[inline(always)]
+fn intensities(
+    model: &Model,
+    v: &ParamValues,
+    s: &mut Scratch,
+    out: &mut [f64],
+    invalid: u64,
+) -> Result<(), ModelError> {
+    pool_intensities(model, v, s, out);
+    if invalid + city_intensities(model, v, s, out) > 0 {
+        check_cities(model, s, out)?;
+    }
     burden_landing(model, v, s, out);
     headlines(model, s, out)
 }
 
-/// M_p, O_p and P_p for every province, plus its consumption-side intensity.
+/// Per link the TWh sent; per province M_p, O_p, Σ min(G_c, E_c), and whether
+/// its pool is empty, spread to its cities.
 #[inline(always)]
-fn provincial_pools(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f64]) {
+fn pool_flows(model: &Model, v: &ParamValues, s: &mut Scratch) {
     let net = model.network();
-    let lay = model.layout();
-    let gen_intensity = v.get(Param::GenIntensity);
     let consumption = v.get(Param::ProvinceConsumptionTwh);
     let delivered = v.get(Param::DeliveredTwh);
     let loss = v.get(Param::Loss);
@@ -139,10 +234,9 @@ fn provincial_pools(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [
         *sent = f / (1.0 - lam);
     }
     for p in 0..net.provinces().len() {
-        let (mut imports, mut imported_emissions) = (0.0, 0.0);
+        let mut imports = 0.0;
         for &l in net.links_into(p) {
             imports += delivered[l];
-            imported_emissions += s.sent_twh[l] * gen_intensity[net.links()[l].from];
         }
         let local_use: f64 = net
             .cities_in(p)
@@ -150,6 +244,29 @@ fn provincial_pools(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [
             .map(|&c| city_generation[c].min(city_demand[c]))
             .sum();
         let own_pool = (consumption[p] - imports - local_use).max(0.0);
+        s.imports_twh[p] = imports;
+        s.own_pool_twh[p] = own_pool;
+        s.local_use_twh[p] = local_use;
+        let empty = f64::from(u8::from(own_pool + imports <= 0.0));
+        for &c in net.cities_in(p) {
+            s.pool_empty[c] = empty;
+        }
+    }
+}
+
+/// P_p and the consumption-side intensity of every province.
+#[inline(always)]
+fn pool_intensities(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f64]) {
+    let net = model.network();
+    let lay = model.layout();
+    let gen_intensity = v.get(Param::GenIntensity);
+    for p in 0..net.provinces().len() {
+        let mut imported_emissions = 0.0;
+        for &l in net.links_into(p) {
+            imported_emissions += s.sent_twh[l] * gen_intensity[net.links()[l].from];
+        }
+        let (own_pool, imports, local_use) =
+            (s.own_pool_twh[p], s.imports_twh[p], s.local_use_twh[p]);
         let pool_emissions = own_pool * gen_intensity[p] + imported_emissions;
         let pool_twh = own_pool + imports;
         // An empty pool serves nobody (an importing city makes it an error); its
@@ -165,59 +282,45 @@ fn provincial_pools(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [
         } else {
             gen_intensity[p]
         };
-        s.imports_twh[p] = imports;
-        s.own_pool_twh[p] = own_pool;
         out[lay.province(PM::PoolIntensity, p)] = pool_intensity;
         out[lay.province(PM::ConsumptionIntensity, p)] = consumption_intensity;
+        for &c in net.cities_in(p) {
+            s.own_intensity[c] = gen_intensity[p];
+            s.pool_intensity[c] = pool_intensity;
+        }
     }
 }
 
-/// City supply, vehicles and where each city's EV emissions happen.
-///
-/// Written as one pass over contiguous per-city arrays with no branch that leaves
-/// the loop, so that it vectorizes (and runs four cities at a time with AVX2, see
-/// [`evaluate`]). Invalid cities are only counted in the pass; when there are any,
-/// [`check_cities`] names the first one.
+/// The city metrics' runs of `out`, `n` values each, in `CityMetric::ALL`
+/// order: cut up front, so that the loops over cities have no bounds checks and
+/// vectorize.
 #[inline(always)]
-fn cities(
+fn city_runs<'o>(
     model: &Model,
-    v: &ParamValues,
-    s: &mut Scratch,
-    out: &mut [f64],
-) -> Result<(), ModelError> {
+    out: &'o mut [f64],
+    n: usize,
+) -> std::slice::ChunksExactMut<'o, f64> {
     let lay = model.layout();
-    let gen_intensity = v.get(Param::GenIntensity);
-    // Province values spread to their cities, province by province (cheaper than
-    // a gather per city).
-    let net = model.network();
-    for p in 0..net.provinces().len() {
-        let own = gen_intensity[p];
-        let pool = out[lay.province(PM::PoolIntensity, p)];
-        let empty = f64::from(u8::from(s.own_pool_twh[p] + s.imports_twh[p] <= 0.0));
-        for &c in net.cities_in(p) {
-            s.own_intensity[c] = own;
-            s.pool_intensity[c] = pool;
-            s.pool_empty[c] = empty;
-        }
-    }
-    let n = s.province_of.len();
-    let well_to_wheel = model.ice_basis() == IceBasis::Wtw;
-    // The output vector holds each city metric as a run of `n` values, in
-    // `CityMetric::ALL` order.
     debug_assert!(
         CM::ALL
             .iter()
             .enumerate()
             .all(|(k, &m)| lay.city(m, 0) == k * n)
     );
-    let mut runs = out[..CM::ALL.len() * n].chunks_exact_mut(n);
-    let mut next_run = || runs.next().expect("a run per city metric");
-    let (import_share, supply_intensity, ev_g_per_km) = (next_run(), next_run(), next_run());
-    let (ice_g_per_km, ratio, energy_gwh) = (next_run(), next_run(), next_run());
-    let (emissions_t, territorial_t, exported_t) = (next_run(), next_run(), next_run());
-    let (_received, _net_transfer, worse) = (next_run(), next_run(), next_run());
-    // Every array cut to `n` up front, so that the loop has no bounds checks and
-    // vectorizes.
+    out[..CM::ALL.len() * n].chunks_exact_mut(n)
+}
+
+/// The city quantities that do not depend on the intensities: import share,
+/// 1/(1−δ_c), grid kWh per km, gasoline car, charging energy and the energy drawn
+/// from the pool, then the GWh drawn from each province's pool. Returns the
+/// number of cities whose gasoline car emits nothing.
+///
+/// One pass over contiguous per-city arrays with no branch that leaves the loop,
+/// so that it vectorizes (four cities at a time with AVX2, see [`evaluate`]).
+#[inline(always)]
+fn city_flows(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f64]) -> u64 {
+    let n = s.province_of.len();
+    let well_to_wheel = model.ice_basis() == IceBasis::Wtw;
     let city = |param: Param| &v.get(param)[..n];
     let (demand, generation) = (
         city(Param::CityConsumptionTwh),
@@ -228,43 +331,31 @@ fn cities(
     let (ev_kwh, charge_eff) = (city(Param::EvKwhPer100km), city(Param::ChargingEfficiency));
     let (ice_l, fuel_factor) = (city(Param::IceLPer100km), city(Param::GasolineKgco2PerL));
     let wtt = city(Param::GasolineWttUplift);
-    let (ev_extra, ice_extra) = (city(Param::EvExtraGPerKm), city(Param::IceExtraGPerKm));
-    let (own_intensity, pool_intensity) = (&s.own_intensity[..n], &s.pool_intensity[..n]);
+    let ice_extra = city(Param::IceExtraGPerKm);
+    let mut runs = city_runs(model, out, n);
+    let mut next_run = || runs.next().expect("a run per city metric");
+    let (share_of, _supply, _ev) = (next_run(), next_run(), next_run());
+    let (ice_of, _ratio, energy_of) = (next_run(), next_run(), next_run());
+    let (at_plug_of, grid_of) = (&mut s.at_plug[..n], &mut s.grid_kwh_per_km[..n]);
+    let surplus_of = &mut s.city_surplus_twh[..n];
     let city_drawn_gwh = &mut s.city_drawn_gwh[..n];
-    let pool_empty = &s.pool_empty[..n];
     let mut invalid = 0u64;
     for c in 0..n {
-        let (own, pool) = (own_intensity[c], pool_intensity[c]);
         let local_use = generation[c].min(demand[c]);
         let share = 1.0 - local_use / demand[c];
         let at_plug = 1.0 / (1.0 - dist_loss[c]);
-        let supply = ((1.0 - share) * own + share * pool) * at_plug;
         let grid_kwh_per_km = ev_kwh[c] / 100.0 / charge_eff[c];
-        let ev = grid_kwh_per_km * supply + ev_extra[c];
         let uplift = if well_to_wheel { wtt[c] } else { 0.0 };
         let ice = ice_l[c] / 100.0 * fuel_factor[c] * 1000.0 * (1.0 + uplift) + ice_extra[c];
         let energy = stock[c] * vkt[c] * grid_kwh_per_km / 1e6;
-        // X and T are computed directly (Z = T + X) so that a city that imports
-        // nothing exports exactly zero burden, not a rounding residue.
-        let territorial = energy * (1.0 - share) * own * at_plug;
-        let exported = energy * share * pool * at_plug;
-        import_share[c] = share;
-        supply_intensity[c] = supply;
-        ev_g_per_km[c] = ev;
-        ice_g_per_km[c] = ice;
-        let ev_over_ice = ev / ice;
-        ratio[c] = ev_over_ice;
-        energy_gwh[c] = energy;
-        emissions_t[c] = territorial + exported;
-        territorial_t[c] = territorial;
-        exported_t[c] = exported;
-        worse[c] = if ev_over_ice > 1.0 { 1.0 } else { 0.0 };
+        share_of[c] = share;
+        at_plug_of[c] = at_plug;
+        grid_of[c] = grid_kwh_per_km;
+        ice_of[c] = ice;
+        energy_of[c] = energy;
         city_drawn_gwh[c] = energy * share * at_plug;
-        let imports_from_empty_pool = share > 0.0 && pool_empty[c] > 0.0;
-        invalid += u64::from(imports_from_empty_pool || ice <= 0.0);
-    }
-    if invalid > 0 {
-        check_cities(model, s, out)?;
+        surplus_of[c] = (generation[c] - demand[c]).max(0.0);
+        invalid += u64::from(ice <= 0.0);
     }
     // Σ per province in city order, summed in a register over each run of cities
     // of one province (the same additions as into memory, without a store-to-load
@@ -284,7 +375,49 @@ fn cities(
     if let Some((q, sum)) = run {
         s.drawn_gwh[q] = sum;
     }
-    Ok(())
+    invalid
+}
+
+/// City supply and where each city's EV emissions happen, from the flows of
+/// [`city_flows`] in `s` and `out`. Returns the number of cities that import from
+/// an empty pool; [`check_cities`] names the first invalid city.
+///
+/// Vectorizes like [`city_flows`].
+#[inline(always)]
+fn city_intensities(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f64]) -> u64 {
+    let n = s.province_of.len();
+    let mut runs = city_runs(model, out, n);
+    let mut next_run = || runs.next().expect("a run per city metric");
+    let (share_of, supply_intensity, ev_g_per_km) = (next_run(), next_run(), next_run());
+    let (ice_of, ratio, energy_of) = (next_run(), next_run(), next_run());
+    let (emissions_t, territorial_t, exported_t) = (next_run(), next_run(), next_run());
+    let (_received, _net_transfer, worse) = (next_run(), next_run(), next_run());
+    let (share_of, ice_of, energy_of) = (&*share_of, &*ice_of, &*energy_of);
+    let ev_extra = &v.get(Param::EvExtraGPerKm)[..n];
+    let (own_intensity, pool_intensity) = (&s.own_intensity[..n], &s.pool_intensity[..n]);
+    let (at_plug_of, grid_of) = (&s.at_plug[..n], &s.grid_kwh_per_km[..n]);
+    let pool_empty = &s.pool_empty[..n];
+    let mut invalid = 0u64;
+    for c in 0..n {
+        let (own, pool) = (own_intensity[c], pool_intensity[c]);
+        let (share, at_plug, energy) = (share_of[c], at_plug_of[c], energy_of[c]);
+        let supply = ((1.0 - share) * own + share * pool) * at_plug;
+        let ev = grid_of[c] * supply + ev_extra[c];
+        // X and T are computed directly (Z = T + X) so that a city that imports
+        // nothing exports exactly zero burden, not a rounding residue.
+        let territorial = energy * (1.0 - share) * own * at_plug;
+        let exported = energy * share * pool * at_plug;
+        supply_intensity[c] = supply;
+        ev_g_per_km[c] = ev;
+        let ev_over_ice = ev / ice_of[c];
+        ratio[c] = ev_over_ice;
+        emissions_t[c] = territorial + exported;
+        territorial_t[c] = territorial;
+        exported_t[c] = exported;
+        worse[c] = if ev_over_ice > 1.0 { 1.0 } else { 0.0 };
+        invalid += u64::from(share > 0.0 && pool_empty[c] > 0.0);
+    }
+    invalid
 }
 
 /// The first city (in order) whose draw is invalid: it imports from an empty
@@ -308,15 +441,40 @@ fn check_cities(model: &Model, s: &Scratch, out: &[f64]) -> Result<(), ModelErro
     Ok(())
 }
 
+/// Per province the TWh leaving it (O_r plus what its links send), its cities'
+/// surplus and the larger of the two, which the burden landing in it is shared
+/// over; spread to its cities.
+#[inline(always)]
+fn burden_flows(model: &Model, s: &mut Scratch) {
+    let net = model.network();
+    for r in 0..net.provinces().len() {
+        let leaving_twh = s.own_pool_twh[r]
+            + net
+                .links_out_of(r)
+                .iter()
+                .map(|&l| s.sent_twh[l])
+                .sum::<f64>();
+        let surplus_twh: f64 = net
+            .cities_in(r)
+            .iter()
+            .map(|&c| s.city_surplus_twh[c])
+            .sum();
+        let share_base = leaving_twh.max(surplus_twh);
+        s.leaving_twh[r] = leaving_twh;
+        s.surplus_twh[r] = surplus_twh;
+        s.share_base_twh[r] = share_base;
+        for &c in net.cities_in(r) {
+            s.city_share_base_twh[c] = share_base;
+        }
+    }
+}
+
 /// Λ_r per province, then B_s for exporter cities and N_c for every city.
 #[inline(always)]
 fn burden_landing(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f64]) {
     let net = model.network();
     let lay = model.layout();
     let gen_intensity = v.get(Param::GenIntensity);
-    let demand = v.get(Param::CityConsumptionTwh);
-    let generation = v.get(Param::CityGenerationTwh);
-
     s.landed_t.fill(0.0);
     for p in 0..net.provinces().len() {
         let pool_twh = s.own_pool_twh[p] + s.imports_twh[p];
@@ -336,32 +494,19 @@ fn burden_landing(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f6
         }
     }
     for r in 0..net.provinces().len() {
-        let leaving_twh = s.own_pool_twh[r]
-            + net
-                .links_out_of(r)
-                .iter()
-                .map(|&l| s.sent_twh[l])
-                .sum::<f64>();
-        let surplus_twh: f64 = net
-            .cities_in(r)
-            .iter()
-            .map(|&c| (generation[c] - demand[c]).max(0.0))
-            .sum();
-        let share_base = leaving_twh.max(surplus_twh);
-        let landed = s.landed_t[r];
+        let (share_base, landed) = (s.share_base_twh[r], s.landed_t[r]);
         for &c in net.cities_in(r) {
-            s.city_share_base_twh[c] = share_base;
             s.city_landed_t[c] = landed;
         }
         let rest = if share_base > 0.0 {
-            landed * (leaving_twh - surplus_twh).max(0.0) / share_base
+            landed * (s.leaving_twh[r] - s.surplus_twh[r]).max(0.0) / share_base
         } else {
             landed
         };
         out[lay.province(PM::BurdenLandedT, r)] = landed;
         out[lay.province(PM::BurdenRestOfProvinceT, r)] = rest;
     }
-    // B_s and N_c over the contiguous per-city runs (see `cities`).
+    // B_s and N_c over the contiguous per-city runs (see `city_intensities`).
     let n = s.province_of.len();
     let (front, back) = out.split_at_mut(lay.city(CM::BurdenReceivedT, 0));
     let exported = &front[lay.city(CM::BurdenExportedT, 0)..][..n];
@@ -369,10 +514,10 @@ fn burden_landing(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f6
     let mut next_run = || runs.next().expect("a run per city metric");
     let (received, net_transfer, _worse, net_importer) =
         (next_run(), next_run(), next_run(), next_run());
-    let (generation, demand) = (&generation[..n], &demand[..n]);
+    let surplus_twh = &s.city_surplus_twh[..n];
     let (share_base_twh, landed_t) = (&s.city_share_base_twh[..n], &s.city_landed_t[..n]);
     for c in 0..n {
-        let surplus = (generation[c] - demand[c]).max(0.0);
+        let surplus = surplus_twh[c];
         let share_base = share_base_twh[c];
         let received_t = if share_base > 0.0 {
             landed_t[c] * surplus / share_base

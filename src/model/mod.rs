@@ -179,4 +179,24 @@ impl Model {
     ) -> Result<(), ModelError> {
         attribution::evaluate(self, values, scratch, out)
     }
+
+    /// Evaluates a variant of the draw that the last [`Model::evaluate`] on
+    /// `scratch` put into `base`, into `out`: bit for bit what `evaluate` would
+    /// give, but the draw's flows (energy sent, pooled, drawn and leaving, and
+    /// the cities' import shares, cars and charging energy: everything that does
+    /// not depend on the generation intensities) are taken from `scratch` and
+    /// `base` instead of being computed again.
+    ///
+    /// `values` must differ from that draw's values only in parameters for which
+    /// [`Param::is_intensity`] holds, and `scratch` must not have been used by
+    /// another [`Model::evaluate`] since (variants do not count).
+    pub fn evaluate_variant(
+        &self,
+        values: &ParamValues,
+        scratch: &mut Scratch,
+        base: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), ModelError> {
+        attribution::evaluate_variant(self, values, scratch, base, out)
+    }
 }

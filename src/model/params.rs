@@ -192,6 +192,14 @@ impl Param {
         }
     }
 
+    /// Whether the parameter is an emission intensity (the provinces' generation
+    /// intensity or the EV's vehicle-cycle extra), which no energy flow of the
+    /// model depends on: a variant that changes only these can be evaluated with
+    /// [`crate::model::Model::evaluate_variant`].
+    pub fn is_intensity(self) -> bool {
+        matches!(self, Param::GenIntensity | Param::EvExtraGPerKm)
+    }
+
     /// Unit of the parameter's values.
     pub fn unit(self) -> &'static str {
         match self {

@@ -14,7 +14,7 @@ use super::chunk_set::ChunkSet;
 use super::design::{ChunkVariates, Design, DesignError};
 use super::plan::{RangeError, SamplingPlan, Scenario};
 use super::stream::CHUNK_SIZE;
-use crate::model::{Model, ModelError, ParamValues, Scratch};
+use crate::model::{Model, ModelError, Param, ParamValues, Scratch};
 use crate::stats::{Accumulator, ExactDraws, SeriesGuess};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -66,8 +66,13 @@ pub struct Evaluator<'m> {
     /// Outputs of up to [`DRAWS_PER_GROUP`] draws, one after the other (see
     /// [`Evaluator::next_draws`]).
     group: Vec<f64>,
-    scenario_out: Vec<f64>,
     scenario_values: ParamValues,
+    /// Per scenario: whether it changes only intensities, so that it is
+    /// evaluated on the baseline's flows ([`Model::evaluate_variant`]).
+    on_base: Vec<bool>,
+    /// Scratch of the scenarios evaluated in full, which would overwrite the
+    /// baseline's flows in `scratch`.
+    full_scratch: Scratch,
 }
 
 /// Draws evaluated before they are aggregated together: the aggregator adds the
@@ -91,8 +96,12 @@ impl<'m> Evaluator<'m> {
             scratch: model.scratch(),
             out: vec![0.0; per_model * (1 + scenarios.len())],
             group: vec![0.0; DRAWS_PER_GROUP * per_model * (1 + scenarios.len())],
-            scenario_out: vec![0.0; if scenarios.is_empty() { 0 } else { per_model }],
             scenario_values: ParamValues::new(model.network()),
+            on_base: scenarios
+                .iter()
+                .map(|s| s.plan.changed_params().all(Param::is_intensity))
+                .collect(),
+            full_scratch: model.scratch(),
         }
     }
 
@@ -151,10 +160,11 @@ impl<'m> Evaluator<'m> {
         self.plan
             .apply(self.model.network(), &self.uniforms, &mut self.values)?;
         self.model.evaluate(&self.values, &mut self.scratch, base)?;
-        for (scenario, delta) in self
+        for ((scenario, delta), &on_base) in self
             .scenarios
             .iter()
             .zip(deltas.chunks_exact_mut(per_model))
+            .zip(&self.on_base)
         {
             let in_scenario = |error: DrawErrorKind| DrawErrorKind::Scenario {
                 scenario: scenario.name.clone(),
@@ -169,16 +179,17 @@ impl<'m> Evaluator<'m> {
                     &mut self.scenario_values,
                 )
                 .map_err(|e| in_scenario(e.into()))?;
-            self.model
-                .evaluate(
-                    &self.scenario_values,
-                    &mut self.scratch,
-                    &mut self.scenario_out,
-                )
-                .map_err(|e| in_scenario(e.into()))?;
-            for ((d, &with), &without) in delta.iter_mut().zip(&self.scenario_out).zip(base.iter())
-            {
-                *d = with - without;
+            // The scenario's outputs go straight into the delta slots, which then
+            // take the baseline off in place: no separate buffer to write and read.
+            let values = &self.scenario_values;
+            if on_base {
+                (self.model).evaluate_variant(values, &mut self.scratch, base, delta)
+            } else {
+                (self.model).evaluate(values, &mut self.full_scratch, delta)
+            }
+            .map_err(|e| in_scenario(e.into()))?;
+            for (d, &without) in delta.iter_mut().zip(base.iter()) {
+                *d -= without;
             }
         }
         Ok(())

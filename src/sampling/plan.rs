@@ -468,6 +468,12 @@ impl SamplingPlan {
         &self.params
     }
 
+    /// The parameters whose values [`Self::apply_changes`] draws again: those
+    /// this plan (a scenario's variant) changes.
+    pub fn changed_params(&self) -> impl Iterator<Item = Param> + '_ {
+        self.params.iter().filter(|p| p.changed).map(|p| p.param)
+    }
+
     /// Maps one draw's uniforms to parameter values, checking physical ranges where a
     /// distribution could leave them.
     #[inline]

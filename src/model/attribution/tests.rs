@@ -372,3 +372,141 @@ fn a_gasoline_car_without_emissions_is_an_error_naming_the_first_city() {
     let err = evaluation_error(&model, &v);
     assert_eq!(err, ModelError::NoGasolineEmissions { city: "a2".into() });
 }
+
+/// A network of 23 cities whose provinces are interleaved in the city table (so
+/// that no loop may assume them contiguous), with values spread over wide
+/// ranges from a fixed pseudo-random sequence.
+fn interleaved_network() -> Network {
+    let provinces = ["A", "B", "C"]
+        .map(|id| Province { id: id.into() })
+        .to_vec();
+    let cities = (0..23)
+        .map(|c| City {
+            id: format!("c{c}"),
+            name: format!("c{c}"),
+            province: c % 3,
+            tier: "t".into(),
+            advanced: c % 4 == 0,
+        })
+        .collect();
+    let links = vec![Link { from: 1, to: 0 }, Link { from: 2, to: 0 }];
+    Network::new(provinces, cities, links)
+}
+
+/// A fixed pseudo-random sequence in [0, 1).
+fn uniforms() -> impl FnMut() -> f64 {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Valid random values for `model`'s network.
+fn random_values(model: &Model, next: &mut impl FnMut() -> f64) -> ParamValues {
+    let mut v = ParamValues::new(model.network());
+    for p in Param::ALL {
+        for x in v.get_mut(p) {
+            *x = next();
+        }
+    }
+    v.get_mut(Param::ProvinceConsumptionTwh).fill(1e4);
+    for x in v.get_mut(Param::EvStock) {
+        *x *= 1e6;
+    }
+    for x in v.get_mut(Param::GenIntensity) {
+        *x *= 1e3;
+    }
+    v
+}
+
+/// `model.evaluate` on fresh scratch, as bits (or the error).
+fn full_bits(model: &Model, v: &ParamValues) -> Result<Vec<u64>, ModelError> {
+    let mut out = vec![f64::NAN; model.layout().len()];
+    model.evaluate(v, &mut model.scratch(), &mut out)?;
+    Ok(out.iter().map(|x| x.to_bits()).collect())
+}
+
+/// A variant that changes only intensities, evaluated on the base draw's flows,
+/// gives the bits of a full evaluation, in both builds, for several variants in a
+/// row after one base evaluation; the parameters outside the intensities are never
+/// read again (they hold NaN in the variant).
+#[test]
+fn a_variant_on_the_base_flows_equals_a_full_evaluation() {
+    let mut next = uniforms();
+    for basis in [IceBasis::Wtw, IceBasis::Ttw] {
+        let model = Model::new(interleaved_network(), basis);
+        for _ in 0..20 {
+            let v = random_values(&model, &mut next);
+            let mut scratch = model.scratch();
+            let mut base = vec![f64::NAN; model.layout().len()];
+            model
+                .evaluate(&v, &mut scratch, &mut base)
+                .expect("valid draw");
+            for _ in 0..3 {
+                let mut variant = v.clone();
+                for p in [Param::GenIntensity, Param::EvExtraGPerKm] {
+                    for x in variant.get_mut(p) {
+                        *x *= 2.0 * next();
+                    }
+                }
+                let expected = full_bits(&model, &variant).expect("valid variant");
+                for p in Param::ALL.into_iter().filter(|p| !p.is_intensity()) {
+                    variant.get_mut(p).fill(f64::NAN);
+                }
+                let mut builds: Vec<bool> = vec![false];
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    builds.push(true);
+                }
+                for avx2 in builds {
+                    let mut out = vec![f64::NAN; model.layout().len()];
+                    let (v, s) = (&variant, &mut scratch);
+                    let result = if avx2 {
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: AVX2 support was checked when the build was listed.
+                        unsafe {
+                            super::evaluate_variant_avx2(&model, v, s, &base, &mut out)
+                        }
+                        #[cfg(not(target_arch = "x86_64"))]
+                        unreachable!()
+                    } else {
+                        super::evaluate_variant_portable(&model, v, s, &base, &mut out)
+                    };
+                    result.expect("valid variant");
+                    let bits: Vec<u64> = out.iter().map(|x| x.to_bits()).collect();
+                    assert_eq!(bits, expected, "avx2: {avx2}");
+                }
+            }
+        }
+    }
+}
+
+/// A variant fails where, and as, the full evaluation fails.
+#[test]
+fn a_variant_fails_like_the_full_evaluation() {
+    let model = Model::new(network(true), IceBasis::Ttw);
+    let v = values(&model);
+    let mut scratch = model.scratch();
+    let mut base = vec![0.0; model.layout().len()];
+    model
+        .evaluate(&v, &mut scratch, &mut base)
+        .expect("valid draw");
+    // No emissions at all: the advanced cities' territorial gap is undefined.
+    let mut variant = v.clone();
+    variant.get_mut(Param::GenIntensity).fill(0.0);
+    let expected = full_bits(&model, &variant).expect_err("an invalid variant");
+    assert_eq!(
+        expected,
+        ModelError::NoAdvancedEmissions {
+            what: "charging emissions"
+        }
+    );
+    let mut out = vec![0.0; model.layout().len()];
+    let err = model
+        .evaluate_variant(&variant, &mut scratch, &base, &mut out)
+        .expect_err("an invalid variant");
+    assert_eq!(err, expected);
+}
