@@ -233,7 +233,7 @@ fn pool_flows(model: &Model, v: &ParamValues, s: &mut Scratch) {
     for (sent, (f, lam)) in s.sent_twh.iter_mut().zip(delivered.iter().zip(loss)) {
         *sent = f / (1.0 - lam);
     }
-    for p in 0..net.provinces().len() {
+    for (p, &consumption_twh) in consumption.iter().enumerate() {
         let mut imports = 0.0;
         for &l in net.links_into(p) {
             imports += delivered[l];
@@ -243,7 +243,7 @@ fn pool_flows(model: &Model, v: &ParamValues, s: &mut Scratch) {
             .iter()
             .map(|&c| city_generation[c].min(city_demand[c]))
             .sum();
-        let own_pool = (consumption[p] - imports - local_use).max(0.0);
+        let own_pool = (consumption_twh - imports - local_use).max(0.0);
         s.imports_twh[p] = imports;
         s.own_pool_twh[p] = own_pool;
         s.local_use_twh[p] = local_use;
