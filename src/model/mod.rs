@@ -66,6 +66,12 @@ impl ParamValues {
         self.values.copy_from_slice(&other.values);
     }
 
+    /// Overwrites the values of `param` with `other`'s (same network).
+    #[inline]
+    pub fn copy_param_from(&mut self, other: &ParamValues, param: Param) {
+        self.get_mut(param).copy_from_slice(other.get(param));
+    }
+
     /// Mutable values of `param`, one per entity.
     #[inline]
     pub fn get_mut(&mut self, param: Param) -> &mut [f64] {

@@ -170,7 +170,14 @@ impl<'m> Evaluator<'m> {
                 scenario: scenario.name.clone(),
                 error: Box::new(error),
             };
-            self.scenario_values.copy_from(&self.values);
+            // A scenario on the baseline's flows reads only the intensities.
+            if on_base {
+                for p in Param::ALL.into_iter().filter(|p| p.is_intensity()) {
+                    self.scenario_values.copy_param_from(&self.values, p);
+                }
+            } else {
+                self.scenario_values.copy_from(&self.values);
+            }
             scenario
                 .plan
                 .apply_changes(
