@@ -248,9 +248,16 @@ fn pool_flows(model: &Model, v: &ParamValues, s: &mut Scratch) {
         s.own_pool_twh[p] = own_pool;
         s.local_use_twh[p] = local_use;
         let empty = f64::from(u8::from(own_pool + imports <= 0.0));
-        for &c in net.cities_in(p) {
-            s.pool_empty[c] = empty;
-        }
+        spread(net.cities_in(p), &mut s.pool_empty, empty);
+    }
+}
+
+/// Sets `per_city` to `value` at each of `cities` (a province's value spread to
+/// its cities, province by province: cheaper than a gather per city).
+#[inline(always)]
+fn spread(cities: &[usize], per_city: &mut [f64], value: f64) {
+    for &c in cities {
+        per_city[c] = value;
     }
 }
 
@@ -284,10 +291,8 @@ fn pool_intensities(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [
         };
         out[lay.province(PM::PoolIntensity, p)] = pool_intensity;
         out[lay.province(PM::ConsumptionIntensity, p)] = consumption_intensity;
-        for &c in net.cities_in(p) {
-            s.own_intensity[c] = gen_intensity[p];
-            s.pool_intensity[c] = pool_intensity;
-        }
+        spread(net.cities_in(p), &mut s.own_intensity, gen_intensity[p]);
+        spread(net.cities_in(p), &mut s.pool_intensity, pool_intensity);
     }
 }
 
@@ -463,9 +468,7 @@ fn burden_flows(model: &Model, s: &mut Scratch) {
         s.leaving_twh[r] = leaving_twh;
         s.surplus_twh[r] = surplus_twh;
         s.share_base_twh[r] = share_base;
-        for &c in net.cities_in(r) {
-            s.city_share_base_twh[c] = share_base;
-        }
+        spread(net.cities_in(r), &mut s.city_share_base_twh, share_base);
     }
 }
 
@@ -495,9 +498,7 @@ fn burden_landing(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f6
     }
     for r in 0..net.provinces().len() {
         let (share_base, landed) = (s.share_base_twh[r], s.landed_t[r]);
-        for &c in net.cities_in(r) {
-            s.city_landed_t[c] = landed;
-        }
+        spread(net.cities_in(r), &mut s.city_landed_t, landed);
         let rest = if share_base > 0.0 {
             landed * (s.leaving_twh[r] - s.surplus_twh[r]).max(0.0) / share_base
         } else {

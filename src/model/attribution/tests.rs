@@ -304,45 +304,12 @@ fn avx2_evaluation_equals_portable_evaluation() {
     if !std::arch::is_x86_feature_detected!("avx2") {
         return;
     }
-    let provinces = ["A", "B", "C"]
-        .map(|id| Province { id: id.into() })
-        .to_vec();
-    let n_cities = 23;
-    let cities = (0..n_cities)
-        .map(|c| City {
-            id: format!("c{c}"),
-            name: format!("c{c}"),
-            province: c % 3,
-            tier: "t".into(),
-            advanced: c % 4 == 0,
-        })
-        .collect();
-    let links = vec![Link { from: 1, to: 0 }, Link { from: 2, to: 0 }];
-    let network = Network::new(provinces, cities, links);
-    // A fixed pseudo-random sequence in [0, 1).
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let network = interleaved_network();
+    let mut next = uniforms();
     for basis in [IceBasis::Wtw, IceBasis::Ttw] {
         let model = Model::new(network.clone(), basis);
         for _ in 0..20 {
-            let mut v = ParamValues::new(model.network());
-            for p in Param::ALL {
-                for x in v.get_mut(p) {
-                    *x = next();
-                }
-            }
-            v.get_mut(Param::ProvinceConsumptionTwh).fill(1e4);
-            for x in v.get_mut(Param::EvStock) {
-                *x *= 1e6;
-            }
-            for x in v.get_mut(Param::GenIntensity) {
-                *x *= 1e3;
-            }
+            let v = random_values(&model, &mut next);
             let run = |avx2: bool| {
                 let mut out = vec![f64::NAN; model.layout().len()];
                 let mut scratch = model.scratch();
