@@ -195,7 +195,9 @@ impl Model {
     ///
     /// `values` must differ from that draw's values only in parameters for which
     /// [`Param::is_intensity`] holds, and `scratch` must not have been used by
-    /// another [`Model::evaluate`] since (variants do not count).
+    /// another [`Model::evaluate`] since (variants do not count). Only those
+    /// parameters are read from `values` (a test sets the others to NaN), so a
+    /// caller need not copy the rest.
     pub fn evaluate_variant(
         &self,
         values: &ParamValues,
