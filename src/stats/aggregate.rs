@@ -2,6 +2,7 @@
 //! for every output series.
 
 use super::block::{Layout, SketchBlock};
+use super::moments::GROUP;
 use super::{ChunkMomentsBank, QuantileSketch, RunMoments, StatsError, Summary};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize, Serializer};
@@ -27,6 +28,8 @@ const MERGE_GRAIN: usize = 256;
 #[derive(Clone, Debug)]
 pub struct SeriesGuess {
     ternary: Vec<bool>,
+    /// +0.0 (all bits 0) in every draw seen.
+    zero: Vec<bool>,
     fingerprints: Vec<u64>,
 }
 
@@ -35,6 +38,7 @@ impl SeriesGuess {
     pub fn new(series: usize) -> SeriesGuess {
         SeriesGuess {
             ternary: vec![true; series],
+            zero: vec![true; series],
             fingerprints: vec![0; series],
         }
     }
@@ -43,13 +47,15 @@ impl SeriesGuess {
     /// the draw's values into the series' fingerprints.
     pub fn observe(&mut self, draw: &[f64]) {
         assert_eq!(draw.len(), self.ternary.len(), "one value per series");
-        for ((flag, print), &x) in self
+        for (((flag, zero), print), &x) in self
             .ternary
             .iter_mut()
+            .zip(&mut self.zero)
             .zip(&mut self.fingerprints)
             .zip(draw)
         {
             *flag &= super::block::is_ternary(x);
+            *zero &= x.to_bits() == 0;
             *print = (print.rotate_left(23) ^ x.to_bits()).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
     }
@@ -74,10 +80,16 @@ impl SeriesGuess {
             .collect()
     }
 
-    fn layout(&self) -> Layout {
+    /// The layout for series with moment shifts `shifts`: a series that was +0.0
+    /// in every draw seen, as its shift is, is quiet.
+    fn layout(&self, shifts: &[f64]) -> Layout {
+        let quiet = (self.zero.iter().zip(shifts))
+            .map(|(&zero, shift)| zero && shift.to_bits() == 0)
+            .collect();
         Layout {
             ternary: self.ternary.clone(),
             copy_of: self.copy_of(),
+            quiet,
         }
     }
 }
@@ -130,7 +142,8 @@ impl Accumulator {
             shifts.len(),
             "a guess for these series"
         );
-        Self::with_layout(shifts, thresholds, &guess.layout())
+        let layout = guess.layout(&shifts);
+        Self::with_layout(shifts, thresholds, &layout)
     }
 
     /// [`Self::new`] for series of which those flagged in `ternary` are expected
@@ -145,6 +158,7 @@ impl Accumulator {
         let layout = Layout {
             ternary: ternary.to_vec(),
             copy_of: vec![None; ternary.len()],
+            quiet: vec![false; ternary.len()],
         };
         Self::with_layout(shifts, thresholds, &layout)
     }
@@ -183,13 +197,41 @@ impl Accumulator {
     /// ([`ChunkMomentsBank::add_draws`]).
     #[inline]
     pub fn add_draws(&mut self, rows: &[f64]) {
-        self.bank.add_draws(rows);
-        for values in rows.chunks_exact(self.series().max(1)) {
+        let series = self.series().max(1);
+        let mut groups = rows.chunks_exact(GROUP * series);
+        for group in &mut groups {
+            let mut quiet = [false; GROUP];
+            for (q, values) in quiet.iter_mut().zip(group.chunks_exact(series)) {
+                *q = self.block.quiet_holds(values);
+            }
+            // The quiet series' moments would only add +0.0 to +0.0 shifts.
+            if quiet.iter().all(|&q| q) && self.block.quiet_series() > 0 {
+                self.bank.add_group_in_runs(group, self.block.loud_runs());
+            } else {
+                self.bank.add_draws(group);
+            }
+            for (values, &q) in group.chunks_exact(series).zip(&quiet) {
+                if self.block.push_checked(values, q) {
+                    self.block.flush(&mut self.sketches);
+                }
+            }
+        }
+        let rest = groups.remainder();
+        self.bank.add_draws(rest);
+        for values in rest.chunks_exact(series) {
             if self.block.push(values) {
                 self.block.flush(&mut self.sketches);
             }
+        }
+        for values in rows.chunks_exact(series) {
             self.count_exceedances(values);
         }
+    }
+
+    /// How many series are counted by value and left out of the sums in draws
+    /// where all of them are +0.0 (see [`Self::guided`]).
+    pub fn quiet_series(&self) -> usize {
+        self.block.quiet_series()
     }
 
     /// Counts the draw's values at or above their thresholds.
@@ -571,6 +613,69 @@ mod tests {
         reused.end_chunk();
         reused.flush();
         assert_eq!(json(&reused), json(&filled(300..2300)));
+    }
+
+    /// Series that are +0.0 in every draw of the guess are left out of the sums in
+    /// groups of draws where they all still are: the bits of a plain accumulator,
+    /// also when one of them later takes 1, −1, 0.5 or −0.0, when one's shift is
+    /// not 0 (it must then be summed), across chunks, groups of any size and
+    /// block flushes; a short run of them is summed with the others.
+    #[test]
+    fn quiet_series_are_left_out_only_while_they_are_zero() {
+        let series = 40;
+        let row = |d: u64| {
+            let x = d as f64;
+            let mut r = vec![0.0; series];
+            r[0] = 1.0 + x.sin();
+            r[1] = -2.0 + 0.1 * x.cos();
+            r[2] = f64::from(d.is_multiple_of(3));
+            // 3..27 are +0.0 in the first 256 draws, and so are the short runs
+            // 28..34 and 35..40.
+            r[27] = 2.0 + x * 1e-3;
+            r[34] = 0.5 * x;
+            match d {
+                1000 => r[4] = 1.0,
+                2000 => r[10] = -1.0,
+                2500 => r[30] = 1.0,
+                3000 => r[15] = 0.5,
+                3500 => r[20] = -0.0,
+                _ => {}
+            }
+            if d > 4000 && d.is_multiple_of(5) {
+                r[21] = 1.0;
+            }
+            r
+        };
+        let mut guess = SeriesGuess::new(series);
+        (0..256).for_each(|d| guess.observe(&row(d)));
+        let mut shifts = row(0);
+        // Series 6 had 0 in every draw of the guess but is summed from 1.0.
+        shifts[6] = 1.0;
+        let mut guided = Accumulator::guided(shifts.clone(), vec![(0, 1.5)], &guess);
+        let mut plain = Accumulator::new(shifts, vec![(0, 1.5)]);
+        // 7..27 is quiet; 3..6 (cut short by series 6) and the others are too short.
+        assert_eq!(guided.quiet_series(), 20);
+        let mut d = 0;
+        for (chunk, len) in [4097u64, 3, 1, 2100].into_iter().enumerate() {
+            let rows: Vec<f64> = (d..d + len).flat_map(row).collect();
+            for values in rows.chunks_exact(series) {
+                plain.add_draw(values);
+            }
+            let (mut rest, mut take) = (&rows[..], chunk);
+            while !rest.is_empty() {
+                let n = (take % 7 + 1).min(rest.len() / series);
+                let (now, later) = rest.split_at(series * n);
+                guided.add_draws(now);
+                (rest, take) = (later, take + 1);
+            }
+            guided.end_chunk();
+            plain.end_chunk();
+            d += len;
+        }
+        guided.flush();
+        plain.flush();
+        let json = |a: &Accumulator| serde_json::to_string(a).unwrap();
+        assert_eq!(json(&guided), json(&plain));
     }
 
     /// A loaded accumulator (which counts nothing by value) takes the run's

@@ -36,6 +36,10 @@
 use super::QuantileSketch;
 use super::sketch::{BucketCode, CodeSpan, ZERO_THRESHOLD, bucket_index};
 
+/// Shortest run of consecutive quiet series that is left out of the sums (see
+/// [`Layout::quiet`]); the series of shorter runs are counted with the others.
+const MIN_QUIET_RUN: u32 = 16;
+
 /// Draws coded into the tile before its lines are copied into the series-major
 /// buffer (one cache line of codes per series).
 const TILE: usize = 32;
@@ -59,6 +63,12 @@ pub(crate) struct Layout {
     /// draw. Honoured only where `l` is itself coded (neither ternary nor a copy)
     /// and `i` is not ternary.
     pub(crate) copy_of: Vec<Option<u32>>,
+    /// Ternary series expected to be exactly +0.0 in (almost) every draw: in a
+    /// draw where all of them are, they are left out of the ternary sums, to which
+    /// they would add nothing, and in a group of such draws out of the moment sums
+    /// too (see [`SketchBlock::loud_runs`]), so they must have moment shift +0.0.
+    /// Honoured only where the series is ternary.
+    pub(crate) quiet: Vec<bool>,
 }
 
 impl Layout {
@@ -67,6 +77,7 @@ impl Layout {
         Layout {
             ternary: vec![false; series],
             copy_of: vec![None; series],
+            quiet: vec![false; series],
         }
     }
 
@@ -99,13 +110,15 @@ struct Diverged {
 
 /// A block of coded draws awaiting their sketches.
 ///
-/// Invariants: `coded`, `ternary` and the copies partition `0..series` (each
-/// ascending but the copies, ordered by their leader's position); the
-/// `buffered` draws' codes are in `codes` (whole tiles) and `tile` (the last
-/// `buffered % TILE` draws), and `min`/`max` hold the exact extremes of each coded
-/// series over them (`±∞` when empty); `ternary_sum`/`ternary_abs` hold the sums of
-/// the ternary series' values and magnitudes over the draws whose value was −1, 0
-/// or 1, and `ternary_escaped` every other value.
+/// Invariants: `coded`, `ternary` and the copies partition `0..series` (`coded`
+/// ascending, `ternary` its loud then its quiet series, each ascending, the copies
+/// ordered by their leader's position); the `buffered` draws' codes are in `codes`
+/// (whole tiles) and `tile` (the last `buffered % TILE` draws), and `min`/`max`
+/// hold the exact extremes of each coded series over them (`±∞` when empty);
+/// `ternary_sum`/`ternary_abs` hold the sums of the ternary series' values and
+/// magnitudes over the draws whose value was −1, 0 or 1 (a quiet series' sums
+/// leave out draws where every quiet series was +0.0, which would add nothing),
+/// and `ternary_escaped` every other value.
 #[derive(Clone, Debug)]
 pub(crate) struct SketchBlock {
     series: usize,
@@ -134,8 +147,14 @@ pub(crate) struct SketchBlock {
     span_hi: Vec<i32>,
     /// Values too far from their series' anchor to code: (coded position, value).
     escaped: Vec<(u32, f64)>,
-    /// Series counted by value, ascending; position `k` below is series `ternary[k]`.
+    /// Series counted by value: the first `loud` ascending, then the quiet ones
+    /// ascending; position `k` below is series `ternary[k]`.
     ternary: Vec<u32>,
+    loud: usize,
+    /// The quiet series as ranges `start..end` of consecutive series, and the
+    /// other series likewise.
+    quiet_runs: Vec<(u32, u32)>,
+    loud_runs: Vec<(usize, usize)>,
     /// Copies, by their leader's coded position: (series, leader's series,
     /// leader's position in `coded`). Their values are checked, not gathered.
     copies: Vec<(u32, u32, u32)>,
@@ -199,6 +218,36 @@ impl SketchBlock {
         let (tern, coded): (Vec<u32>, Vec<u32>) = (0..series as u32)
             .filter(|&i| layout.leader(i as usize).is_none())
             .partition(|&i| layout.ternary[i as usize]);
+        // Quiet series in runs of consecutive series, long runs only: the check
+        // and the moment sums go run by run, and short runs cost more per series
+        // than they save (their series stay loud).
+        let mut quiet_runs: Vec<(u32, u32)> = Vec::new();
+        for &i in tern.iter().filter(|&&i| layout.quiet[i as usize]) {
+            match quiet_runs.last_mut() {
+                Some((_, end)) if *end == i => *end += 1,
+                _ => quiet_runs.push((i, i + 1)),
+            }
+        }
+        quiet_runs.retain(|&(start, end)| end - start >= MIN_QUIET_RUN);
+        let in_quiet_run = |i: u32| {
+            let at = quiet_runs.partition_point(|&(_, end)| end <= i);
+            quiet_runs.get(at).is_some_and(|&(start, _)| start <= i)
+        };
+        let (mut tern, quiet): (Vec<u32>, Vec<u32>) =
+            tern.into_iter().partition(|&i| !in_quiet_run(i));
+        let loud = tern.len();
+        let mut loud_runs = Vec::new();
+        let mut next = 0;
+        for &(start, end) in &quiet_runs {
+            if start as usize > next {
+                loud_runs.push((next, start as usize));
+            }
+            next = end as usize;
+        }
+        if next < series {
+            loud_runs.push((next, series));
+        }
+        tern.extend(quiet);
         let mut position = vec![u32::MAX; series];
         for (k, &i) in coded.iter().enumerate() {
             position[i as usize] = k as u32;
@@ -244,6 +293,9 @@ impl SketchBlock {
             diverged_values: Vec::new(),
             copies,
             ternary: tern,
+            loud,
+            quiet_runs,
+            loud_runs,
             hist: None,
             buffered: 0,
         }
@@ -264,6 +316,9 @@ impl SketchBlock {
         let mut layout = Layout::coded(self.series);
         for &i in &self.ternary {
             layout.ternary[i as usize] = true;
+        }
+        for &i in &self.ternary[self.loud..] {
+            layout.quiet[i as usize] = true;
         }
         for &(i, l, _) in &self.copies {
             layout.copy_of[i as usize] = Some(l);
@@ -353,10 +408,39 @@ impl SketchBlock {
         }
     }
 
+    /// How many series are ternary and quiet (see [`Layout::quiet`]).
+    pub(crate) fn quiet_series(&self) -> usize {
+        self.ternary.len() - self.loud
+    }
+
+    /// Every series but the quiet ones, as ranges `start..end` of consecutive
+    /// series: those whose moments a group of draws in which every quiet series
+    /// is +0.0 changes.
+    pub(crate) fn loud_runs(&self) -> &[(usize, usize)] {
+        &self.loud_runs
+    }
+
+    /// Whether every quiet series is exactly +0.0 (bits 0) in `values` (one draw).
+    #[inline]
+    pub(crate) fn quiet_holds(&self, values: &[f64]) -> bool {
+        self.quiet_runs.iter().all(|&(start, end)| {
+            let run = &values[start as usize..end as usize];
+            run.iter().fold(0u64, |bits, x| bits | x.to_bits()) == 0
+        })
+    }
+
     /// Codes one draw (one value per series, all finite); returns true when the
     /// block is full and must be flushed before the next push.
     #[inline]
     pub(crate) fn push(&mut self, values: &[f64]) -> bool {
+        let quiet = self.quiet_holds(values);
+        self.push_checked(values, quiet)
+    }
+
+    /// [`Self::push`] for a draw whose [`Self::quiet_holds`] is `quiet`.
+    #[inline]
+    pub(crate) fn push_checked(&mut self, values: &[f64], quiet: bool) -> bool {
+        debug_assert_eq!(quiet, self.quiet_holds(values));
         debug_assert!(self.buffered < self.capacity, "flush a full block first");
         if self.codes.is_empty() {
             self.allocate_codes();
@@ -371,18 +455,21 @@ impl SketchBlock {
         }
         let t = self.buffered % TILE;
         let n = self.coded.len();
+        // Quiet series that are all +0.0 would add nothing to their sums.
+        let counted = if quiet { self.loud } else { self.ternary.len() };
         let (coded_values, ternary_values) =
             if self.order.len() == self.series && self.ternary.is_empty() {
                 (values, &[][..])
             } else {
                 // Scalar loads: a vector gather is slower here than one pass that
                 // leaves the loops below contiguous (and vectorized).
-                for (slot, &i) in self.gathered.iter_mut().zip(&self.order) {
+                let gathered = &mut self.gathered[..n + counted];
+                for (slot, &i) in gathered.iter_mut().zip(&self.order) {
                     // SAFETY: `order` is a permutation of `0..series` (built by
                     // `with_layout`), and `values.len() == series` (asserted above).
                     *slot = unsafe { *values.get_unchecked(i as usize) };
                 }
-                self.gathered.split_at(n)
+                self.gathered[..n + counted].split_at(n)
             };
         let escapes = code_row(Row {
             values: coded_values,
@@ -395,8 +482,8 @@ impl SketchBlock {
         });
         let others = count_ternary(TernaryRow {
             values: ternary_values,
-            sum: &mut self.ternary_sum,
-            abs: &mut self.ternary_abs,
+            sum: &mut self.ternary_sum[..counted],
+            abs: &mut self.ternary_abs[..counted],
         });
         if escapes {
             self.record_escapes(t, values);
@@ -895,6 +982,7 @@ mod tests {
             let layout = Layout {
                 ternary: flags.clone(),
                 copy_of: vec![None; n],
+                quiet: vec![false; n],
             };
             let mut block = SketchBlock::new(&typical, template.multiplier(), 64, &layout);
             let (coded, direct) = through_block(&mut block, &columns);
@@ -983,6 +1071,7 @@ mod tests {
                 None,
                 Some(11),
             ],
+            quiet: vec![false; n],
         };
         let typical: Vec<f64> = columns.iter().map(|c| c[0]).collect();
         let mut block = SketchBlock::new(&typical, template.multiplier(), 1024, &layout);

@@ -72,12 +72,34 @@ impl ChunkMomentsBank {
         debug_assert!(rows.len().is_multiple_of(series), "whole draws only");
         let mut groups = rows.chunks_exact(GROUP * series);
         for group in &mut groups {
-            add_shifted_group(&mut self.sum, &mut self.sum_sq, group, &self.shifts);
+            add_shifted_group(
+                &mut self.sum,
+                &mut self.sum_sq,
+                draws_of(group),
+                &self.shifts,
+            );
         }
         for row in groups.remainder().chunks_exact(series) {
             add_shifted(&mut self.sum, &mut self.sum_sq, row, &self.shifts);
         }
         self.count += (rows.len() / series) as u64;
+    }
+
+    /// [`Self::add_draws`] for one group of [`GROUP`] draws (`group`, one after the
+    /// other), adding only the series in `runs` (ranges `start..end`): the others
+    /// must have shift +0.0 and be +0.0 in these draws, so that they would add
+    /// +0.0 to their sums, which leaves them as they are. The same bits.
+    #[inline]
+    pub fn add_group_in_runs(&mut self, group: &[f64], runs: &[(usize, usize)]) {
+        let series = self.shifts.len();
+        assert_eq!(group.len(), GROUP * series, "one group of draws");
+        let rows = draws_of(group);
+        for &(start, end) in runs {
+            let part = rows.map(|row| &row[start..end]);
+            let (sum, sum_sq) = (&mut self.sum[start..end], &mut self.sum_sq[start..end]);
+            add_shifted_group(sum, sum_sq, part, &self.shifts[start..end]);
+        }
+        self.count += GROUP as u64;
     }
 
     /// Clears the sums for the next chunk, keeping shifts and allocations.
@@ -350,10 +372,17 @@ fn add_shifted_portable(sum: &mut [f64], sum_sq: &mut [f64], values: &[f64], shi
 /// Groups of eight were no faster (0.993) and take twice the buffer.
 pub const GROUP: usize = 4;
 
-/// [`add_shifted`] for [`GROUP`] consecutive draws (`rows`, one after the other),
-/// added to each series in draw order, so the bits are those of one draw at a time.
+/// The [`GROUP`] draws of `group` (whole draws one after the other), one slice each.
+fn draws_of(group: &[f64]) -> [&[f64]; GROUP] {
+    let series = group.len() / GROUP;
+    std::array::from_fn(|r| &group[r * series..][..series])
+}
+
+/// [`add_shifted`] for [`GROUP`] consecutive draws (`rows`, each as long as
+/// `shifts`), added to each series in draw order, so the bits are those of one
+/// draw at a time.
 #[inline]
-fn add_shifted_group(sum: &mut [f64], sum_sq: &mut [f64], rows: &[f64], shifts: &[f64]) {
+fn add_shifted_group(sum: &mut [f64], sum_sq: &mut [f64], rows: [&[f64]; GROUP], shifts: &[f64]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
@@ -365,16 +394,25 @@ fn add_shifted_group(sum: &mut [f64], sum_sq: &mut [f64], rows: &[f64], shifts: 
 /// [`add_shifted_group_portable`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn add_shifted_group_avx2(sum: &mut [f64], sum_sq: &mut [f64], rows: &[f64], shifts: &[f64]) {
+fn add_shifted_group_avx2(
+    sum: &mut [f64],
+    sum_sq: &mut [f64],
+    rows: [&[f64]; GROUP],
+    shifts: &[f64],
+) {
     add_shifted_group_portable(sum, sum_sq, rows, shifts);
 }
 
 #[inline(always)]
-fn add_shifted_group_portable(sum: &mut [f64], sum_sq: &mut [f64], rows: &[f64], shifts: &[f64]) {
+fn add_shifted_group_portable(
+    sum: &mut [f64],
+    sum_sq: &mut [f64],
+    rows: [&[f64]; GROUP],
+    shifts: &[f64],
+) {
     let n = shifts.len();
     let (sum, sum_sq) = (&mut sum[..n], &mut sum_sq[..n]);
-    let row = |r: usize| &rows[r * n..][..n];
-    let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+    let [r0, r1, r2, r3] = rows.map(|row| &row[..n]);
     const _: () = assert!(GROUP == 4, "one row slice per draw of a group");
     for i in 0..n {
         let c = shifts[i];
@@ -417,7 +455,8 @@ mod tests {
             assert_eq!(bits(&grouped), bits(&single), "{draws} draws");
             let mut portable = ChunkMomentsBank::new(shifts.clone());
             for group in rows.chunks_exact(GROUP * series) {
-                add_shifted_group_portable(&mut portable.sum, &mut portable.sum_sq, group, &shifts);
+                let rows = draws_of(group);
+                add_shifted_group_portable(&mut portable.sum, &mut portable.sum_sq, rows, &shifts);
             }
             let whole = draws / GROUP * GROUP;
             let mut expected = ChunkMomentsBank::new(shifts.clone());
@@ -427,6 +466,49 @@ mod tests {
             portable.count = expected.count;
             assert_eq!(bits(&portable), bits(&expected), "{draws} draws, portable");
         }
+    }
+
+    /// A group added in runs gives the bits of the whole group when the series
+    /// left out have shift +0.0 and are +0.0 in its draws, and not otherwise.
+    #[test]
+    fn a_group_added_in_runs_equals_the_whole_group_where_the_rest_is_zero() {
+        let series = 103;
+        let runs = [(0, 10), (40, 41), (70, series)];
+        let left_out = |i: usize| !runs.iter().any(|&(start, end)| (start..end).contains(&i));
+        let shifts: Vec<f64> = (0..series)
+            .map(|i| if left_out(i) { 0.0 } else { 1.0 + i as f64 })
+            .collect();
+        let group: Vec<f64> = (0..GROUP * series)
+            .map(|j| {
+                if left_out(j % series) {
+                    0.0
+                } else {
+                    (j as f64 * 0.3).sin() * 7.0
+                }
+            })
+            .collect();
+        let bits = |bank: &ChunkMomentsBank| {
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            (bits(bank.sums()), bits(bank.sums_sq()), bank.count())
+        };
+        let (mut whole, mut in_runs) = (
+            ChunkMomentsBank::new(shifts.clone()),
+            ChunkMomentsBank::new(shifts.clone()),
+        );
+        for _ in 0..3 {
+            whole.add_draws(&group);
+            in_runs.add_group_in_runs(&group, &runs);
+        }
+        assert_eq!(bits(&in_runs), bits(&whole));
+        assert!(whole.sums().iter().any(|&s| s != 0.0));
+        // A value left out that is not +0.0 is lost: the caller must check.
+        let mut nonzero = group.clone();
+        nonzero[20] = 1.0;
+        let mut whole = ChunkMomentsBank::new(shifts.clone());
+        let mut in_runs = ChunkMomentsBank::new(shifts);
+        whole.add_draws(&nonzero);
+        in_runs.add_group_in_runs(&nonzero, &runs);
+        assert_ne!(bits(&in_runs), bits(&whole));
     }
 
     /// The AVX2 build of the shifted sums gives the bits of the portable build.
