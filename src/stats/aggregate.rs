@@ -489,6 +489,18 @@ mod tests {
         acc
     }
 
+    /// Adds `rows` (whole draws of `series` values) in groups of 1 to 7 draws,
+    /// cycling, the first of `start % 7 + 1`.
+    fn add_in_cycling_groups(acc: &mut Accumulator, rows: &[f64], series: usize, start: usize) {
+        let (mut rest, mut take) = (rows, start);
+        while !rest.is_empty() {
+            let n = (take % 7 + 1).min(rest.len() / series);
+            let (now, later) = rest.split_at(series * n);
+            acc.add_draws(now);
+            (rest, take) = (later, take + 1);
+        }
+    }
+
     /// Draws added a few at a time (grouped moments, any remainder) leave the
     /// same bytes as draws added one by one, across chunks and block flushes.
     #[test]
@@ -507,15 +519,7 @@ mod tests {
             for values in rows.chunks_exact(3) {
                 one_by_one.add_draw(values);
             }
-            // Groups of 1 to 7 draws at a time, cycling.
-            let mut rest = &rows[..];
-            let mut take = chunk;
-            while !rest.is_empty() {
-                let n = (take % 7 + 1).min(rest.len() / 3);
-                let (now, later) = rest.split_at(3 * n);
-                grouped.add_draws(now);
-                (rest, take) = (later, take + 1);
-            }
+            add_in_cycling_groups(&mut grouped, &rows, 3, chunk);
             one_by_one.end_chunk();
             grouped.end_chunk();
             d += len;
@@ -661,13 +665,7 @@ mod tests {
             for values in rows.chunks_exact(series) {
                 plain.add_draw(values);
             }
-            let (mut rest, mut take) = (&rows[..], chunk);
-            while !rest.is_empty() {
-                let n = (take % 7 + 1).min(rest.len() / series);
-                let (now, later) = rest.split_at(series * n);
-                guided.add_draws(now);
-                (rest, take) = (later, take + 1);
-            }
+            add_in_cycling_groups(&mut guided, &rows, series, chunk);
             guided.end_chunk();
             plain.end_chunk();
             d += len;
