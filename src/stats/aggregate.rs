@@ -320,7 +320,12 @@ impl Accumulator {
         if plain(self) && !plain(other) {
             let shifts: Vec<f64> = (0..self.series()).map(|i| self.moments.shift(i)).collect();
             let multiplier = QuantileSketch::new().multiplier();
-            self.block = SketchBlock::new(&shifts, multiplier, BLOCK, &other.block.layout());
+            // Quiet series are left out of the moment sums: only with shift +0.0.
+            let mut layout = other.block.layout();
+            for (quiet, shift) in layout.quiet.iter_mut().zip(&shifts) {
+                *quiet &= shift.to_bits() == 0;
+            }
+            self.block = SketchBlock::new(&shifts, multiplier, BLOCK, &layout);
         }
     }
 
@@ -674,6 +679,23 @@ mod tests {
         plain.flush();
         let json = |a: &Accumulator| serde_json::to_string(a).unwrap();
         assert_eq!(json(&guided), json(&plain));
+    }
+
+    /// An accumulator that takes another's layout keeps as quiet only the series
+    /// whose own shift is +0.0.
+    #[test]
+    fn count_like_keeps_quiet_only_where_the_shift_is_zero() {
+        let series = 40;
+        let mut guess = SeriesGuess::new(series);
+        guess.observe(&vec![0.0; series]);
+        let running = Accumulator::guided(vec![0.0; series], Vec::new(), &guess);
+        assert_eq!(running.quiet_series(), series);
+        let mut shifts = vec![0.0; series];
+        shifts[20] = 1.0;
+        let mut loaded = Accumulator::new(shifts, Vec::new());
+        loaded.count_like(&running);
+        // 0..20 and 21..40 stay quiet runs; series 20 does not.
+        assert_eq!(loaded.quiet_series(), series - 1);
     }
 
     /// A loaded accumulator (which counts nothing by value) takes the run's
