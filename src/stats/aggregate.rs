@@ -20,7 +20,8 @@ const MERGE_GRAIN: usize = 256;
 
 /// A guess, from a few draws, of how the series behave (for
 /// [`Accumulator::guided`]): which take only the values −1, 0 and 1 in every draw
-/// seen, and which equal an earlier series bit for bit in every draw seen.
+/// seen, which are +0.0 in every draw seen, and which equal an earlier series bit
+/// for bit in every draw seen.
 ///
 /// Equal series are found by a 64-bit fingerprint of their values; a false match
 /// (or a series that differs later) only costs speed, because the accumulator
@@ -131,7 +132,10 @@ impl Accumulator {
     /// to an earlier one is counted from that one's bucket codes, after checking
     /// in every draw that the two are still equal (a copy that differs counts its
     /// own values from that draw on, and is coded on its own from the next block
-    /// of draws on). The guess changes the speed, never the result.
+    /// of draws on). Ternary series that were +0.0 in every draw seen and whose
+    /// shift is +0.0, in runs of at least 16, are quiet: left out of the sums in
+    /// draws where all of them are still +0.0 (see `Layout::quiet`). The guess
+    /// changes the speed, never the result.
     pub fn guided(
         shifts: Vec<f64>,
         thresholds: Vec<(usize, f64)>,
