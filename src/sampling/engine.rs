@@ -345,8 +345,8 @@ pub struct PreparedRun<'r> {
     design: Design,
     template: Accumulator,
     pool: rayon::ThreadPool,
-    /// Emptied worker accumulators of earlier segments, with the pool thread that
-    /// used them, reused by later segments.
+    /// Worker accumulators of earlier segments (already merged into the run's),
+    /// with the pool thread that used them, emptied and reused by later segments.
     spares: Mutex<Vec<(usize, Accumulator)>>,
 }
 
@@ -494,29 +494,35 @@ impl PreparedRun<'_> {
         })
     }
 
-    /// The emptied accumulator that pool thread `thread` used in an earlier
-    /// segment, if any (else another thread's).
+    /// The accumulator that pool thread `thread` used in an earlier segment, if
+    /// any (else another thread's), emptied. It is emptied here, by the worker
+    /// that reuses it, rather than after the merge: there it was the serial tail
+    /// of every segment (about 6 ms on the default), and a run of one segment
+    /// never reuses it.
     fn spare_of(&self, thread: usize) -> Option<Accumulator> {
-        let mut spares = lock(&self.spares);
-        let at = spares
-            .iter()
-            .position(|(t, _)| *t == thread)
-            .or_else(|| spares.len().checked_sub(1))?;
-        Some(spares.swap_remove(at).1)
+        let mut spare = {
+            let mut spares = lock(&self.spares);
+            let at = spares
+                .iter()
+                .position(|(t, _)| *t == thread)
+                .or_else(|| spares.len().checked_sub(1))?;
+            spares.swap_remove(at).1
+        };
+        spare.clear();
+        Some(spare)
     }
 
     /// Merges the workers' accumulators into the fullest (the one that started
     /// from the run's, so that its bucket windows need not be copied) and keeps
-    /// the others, emptied, for the next segment.
+    /// the others for the next segment (emptied when reused: `spare_of`).
     fn merge_results(&self, mut results: Vec<Worked>) -> (Accumulator, Vec<u64>) {
         let fullest = (0..results.len())
             .max_by_key(|&i| results[i].0.draws())
             .expect("at least one worker");
         let (mut acc, mut done, _) = results.swap_remove(fullest);
-        for (mut other, chunks, thread) in results {
+        for (other, chunks, thread) in results {
             acc.merge(&other);
             done.extend(chunks);
-            other.clear();
             lock(&self.spares).push((thread, other));
         }
         (acc, done)
