@@ -312,19 +312,10 @@ impl Dist {
         match &self.kind {
             Kind::Fixed(v) => *v,
             Kind::Uniform { min, width } => min + u * width,
-            Kind::Triangular {
-                min,
-                max,
-                mode_cdf,
-                left_area,
-                right_area,
-            } => {
-                if u < *mode_cdf {
-                    min + (u * left_area).sqrt()
-                } else {
-                    max - ((1.0 - u) * right_area).sqrt()
-                }
-            }
+            Kind::Triangular { .. } => self
+                .triangular_map()
+                .expect("a triangular distribution")
+                .quantile(u),
             Kind::Normal { .. } | Kind::LogNormal { .. } => {
                 self.quantile_from_z(std_normal_quantile(u))
             }
@@ -365,6 +356,27 @@ impl Dist {
             Kind::Normal { mean, sd } => mean + sd * z,
             Kind::LogNormal { mu, sigma } => exp(mu + sigma * z),
             _ => unreachable!("quantile_from_z on a distribution that does not read z"),
+        }
+    }
+
+    /// The inverse CDF of a triangular distribution, as [`Self::quantile`]
+    /// computes it (`None` for other kinds).
+    pub(crate) fn triangular_map(&self) -> Option<TriangularMap> {
+        match self.kind {
+            Kind::Triangular {
+                min,
+                max,
+                mode_cdf,
+                left_area,
+                right_area,
+            } => Some(TriangularMap {
+                min,
+                max,
+                mode_cdf,
+                left_area,
+                right_area,
+            }),
+            _ => None,
         }
     }
 
@@ -443,6 +455,38 @@ impl Dist {
                 open_lo: true,
             },
             Kind::Beta { min, width, .. } => closed(*min, min + width),
+        }
+    }
+}
+
+/// A triangular distribution's inverse CDF (see [`Dist::triangular_map`]):
+/// `min + √(u·left_area)` below `mode_cdf`, `max − √((1 − u)·right_area)` above.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct TriangularMap {
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+    pub(crate) mode_cdf: f64,
+    pub(crate) left_area: f64,
+    pub(crate) right_area: f64,
+}
+
+impl TriangularMap {
+    /// The quantile of level `u`: [`Dist::quantile`]'s operations, with the
+    /// branch taken as a select, so that loops over entities need no
+    /// unpredictable branch (and vectorize).
+    #[inline(always)]
+    pub(crate) fn quantile(&self, u: f64) -> f64 {
+        let left = u < self.mode_cdf;
+        let area = if left {
+            u * self.left_area
+        } else {
+            (1.0 - u) * self.right_area
+        };
+        let root = area.sqrt();
+        if left {
+            self.min + root
+        } else {
+            self.max - root
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Which uniform variate drives which entity of which parameter.
 
 use super::copula::Copula;
-use super::dist::{Dist, Support, ZMap};
+use super::dist::{Dist, Support, TriangularMap, ZMap};
 use super::elementary::exp;
 use super::normal::{std_normal_quantile, std_normal_quantiles};
 use crate::model::{Level, Network, Param, ParamValues};
@@ -61,6 +61,9 @@ pub struct ParamPlan {
     dists: Vec<Dist>,
     variate_of: Vec<u32>,
     checked: Vec<bool>,
+    /// Whether some entity is `checked` (looked up once, not on every draw: a
+    /// scan of a per-city parameter's flags cost 1–2 % of a default run).
+    any_checked: bool,
     /// The entities whose value is computed, and those that copy it.
     twins: Twins,
     /// Scenario changes `x → x·scale + shift` per entity (`None`: no change).
@@ -71,6 +74,49 @@ pub struct ParamPlan {
     /// normal) or every one is lognormal (the per-city activity data, say): the
     /// draw is then mapped in batches that vectorize (see [`Self::apply_z_batch`]).
     z_batch: Option<ZBatch>,
+    /// Set when every distribution is triangular (a per-link or per-province
+    /// loss, say): the draw is then mapped without a branch per entity (see
+    /// [`Self::apply_triangular`]).
+    triangular: Option<TriangularBatch>,
+}
+
+/// The inverse CDFs of a parameter's triangular leaders (see [`Twins`]), field
+/// by field, so that the loop over them vectorizes where their variates are
+/// consecutive.
+#[derive(Clone, Debug, PartialEq)]
+struct TriangularBatch {
+    min: Vec<f64>,
+    max: Vec<f64>,
+    mode_cdf: Vec<f64>,
+    left_area: Vec<f64>,
+    right_area: Vec<f64>,
+    /// The variate each leader reads.
+    variates: Vec<u32>,
+    /// The first of them when they are consecutive (read as one slice).
+    first_variate: Option<u32>,
+}
+
+impl TriangularBatch {
+    /// The batch form of `dists`, if they are all triangular and `random` (take
+    /// variates).
+    fn of(dists: &[Dist], variate_of: &[u32], twins: &Twins, random: bool) -> Option<Self> {
+        let maps: Option<Vec<TriangularMap>> = dists.iter().map(Dist::triangular_map).collect();
+        let maps = maps.filter(|m| random && !m.is_empty())?;
+        let leaders: Vec<usize> = twins.leaders.iter().map(|&e| e as usize).collect();
+        let variates: Vec<u32> = leaders.iter().map(|&e| variate_of[e]).collect();
+        let first = variates[0];
+        let consecutive = (variates.iter().enumerate()).all(|(k, &v)| v == first + k as u32);
+        let field = |f: fn(&TriangularMap) -> f64| leaders.iter().map(|&e| f(&maps[e])).collect();
+        Some(TriangularBatch {
+            min: field(|m| m.min),
+            max: field(|m| m.max),
+            mode_cdf: field(|m| m.mode_cdf),
+            left_area: field(|m| m.left_area),
+            right_area: field(|m| m.right_area),
+            variates,
+            first_variate: consecutive.then_some(first),
+        })
+    }
 }
 
 /// Entities that copy an earlier entity's value: one with the same variate and
@@ -192,7 +238,7 @@ impl BatchScratch {
 
 impl ParamPlan {
     /// Maps one draw's uniforms to this parameter's values.
-    #[inline]
+    #[inline(always)]
     fn apply(
         &self,
         network: &Network,
@@ -203,6 +249,9 @@ impl ParamPlan {
         let out = values.get_mut(self.param);
         if let Some(batch) = &self.z_batch {
             return self.apply_z_batch(batch, network, uniforms, out, scratch);
+        }
+        if let Some(batch) = &self.triangular {
+            return self.apply_triangular(batch, network, uniforms, out, scratch);
         }
         // Entities of a shared scope that read one variate through different normal or
         // lognormal distributions (a per-city mean, say) need the same z = Φ⁻¹(u):
@@ -245,6 +294,7 @@ impl ParamPlan {
     /// that share a variate through different distributions compute the same score
     /// again, instead of copying it), and the same entity named when a value leaves
     /// its range (the first in table order).
+    #[inline(always)]
     fn apply_z_batch(
         &self,
         batch: &ZBatch,
@@ -314,6 +364,67 @@ impl ParamPlan {
             }
         }
         self.twins.copy(out);
+        self.finish_batch(network, out)
+    }
+
+    /// [`Self::apply`] for triangular entities: [`TriangularMap::quantile`] for
+    /// each leader, up to [`BATCH`] at a time in a loop without a branch per
+    /// entity, then the twins' copies, the scenario change and the range check
+    /// over all entities. The same operations as entity by entity, so the same
+    /// bits.
+    #[inline(always)]
+    fn apply_triangular(
+        &self,
+        batch: &TriangularBatch,
+        network: &Network,
+        uniforms: &[f64],
+        out: &mut [f64],
+        scratch: &mut BatchScratch,
+    ) -> Result<(), RangeError> {
+        let n_leaders = batch.variates.len();
+        for start in (0..n_leaders).step_by(BATCH) {
+            let end = n_leaders.min(start + BATCH);
+            let (us, xs) = (
+                &mut scratch.us[..end - start],
+                &mut scratch.values[..end - start],
+            );
+            match batch.first_variate {
+                Some(first) => {
+                    let first = first as usize;
+                    us.copy_from_slice(&uniforms[first + start..first + end]);
+                }
+                None => {
+                    for (u, &v) in us.iter_mut().zip(&batch.variates[start..end]) {
+                        *u = uniforms[v as usize];
+                    }
+                }
+            }
+            let (min, max) = (&batch.min[start..end], &batch.max[start..end]);
+            let mode_cdf = &batch.mode_cdf[start..end];
+            let (left_area, right_area) =
+                (&batch.left_area[start..end], &batch.right_area[start..end]);
+            for k in 0..end - start {
+                let map = TriangularMap {
+                    min: min[k],
+                    max: max[k],
+                    mode_cdf: mode_cdf[k],
+                    left_area: left_area[k],
+                    right_area: right_area[k],
+                };
+                xs[k] = map.quantile(us[k]);
+            }
+            for (&x, &e) in xs.iter().zip(&self.twins.leaders[start..end]) {
+                out[e as usize] = x;
+            }
+        }
+        self.twins.copy(out);
+        self.finish_batch(network, out)
+    }
+
+    /// The end of a batch mapping: the scenario change of every entity, then the
+    /// range check (the first entity out of range, in table order, is named).
+    #[inline(always)]
+    fn finish_batch(&self, network: &Network, out: &mut [f64]) -> Result<(), RangeError> {
         if let Some(affine) = &self.affine {
             for (x, &(scale, shift)) in out.iter_mut().zip(affine) {
                 *x = x.mul_add(scale, shift);
@@ -322,7 +433,7 @@ impl ParamPlan {
         // Flagged without a branch per entity; the first one is named when any is.
         let range = self.param.range();
         let leaves = |x: f64, checked: bool| (checked | !x.is_finite()) & !range.contains(x);
-        let any = if self.checked.contains(&true) {
+        let any = if self.any_checked {
             out.iter()
                 .zip(&self.checked)
                 .fold(false, |any, (&x, &checked)| any | leaves(x, checked))
@@ -424,8 +535,10 @@ impl SamplingPlan {
                 param,
                 scope,
                 z_batch: ZBatch::of(&dists, &variate_of, &twins, random),
+                triangular: TriangularBatch::of(&dists, &variate_of, &twins, random),
                 dists,
                 variate_of,
+                any_checked: checked.contains(&true),
                 checked,
                 twins,
                 affine: None,
@@ -483,11 +596,7 @@ impl SamplingPlan {
         uniforms: &[f64],
         values: &mut ParamValues,
     ) -> Result<(), RangeError> {
-        let mut scratch = BatchScratch::new();
-        for plan in &self.params {
-            plan.apply(network, uniforms, values, &mut scratch)?;
-        }
-        Ok(())
+        self.apply_params(network, uniforms, values, false)
     }
 
     /// Like [`Self::apply`] for a scenario variant whose `values` already hold the
@@ -499,8 +608,52 @@ impl SamplingPlan {
         uniforms: &[f64],
         values: &mut ParamValues,
     ) -> Result<(), RangeError> {
+        self.apply_params(network, uniforms, values, true)
+    }
+
+    /// [`Self::apply`] of every parameter, or of the changed ones only.
+    #[inline]
+    fn apply_params(
+        &self,
+        network: &Network,
+        uniforms: &[f64],
+        values: &mut ParamValues,
+        changed_only: bool,
+    ) -> Result<(), RangeError> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { self.apply_avx2(network, uniforms, values, changed_only) };
+        }
+        self.apply_portable(network, uniforms, values, changed_only)
+    }
+
+    /// [`Self::apply_portable`] compiled for AVX2 (no FMA: the same operations, so
+    /// the same bits): the batches' loops over entities (the triangular
+    /// quantiles, the twins' copies, the range check) then run four values at a
+    /// time.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn apply_avx2(
+        &self,
+        network: &Network,
+        uniforms: &[f64],
+        values: &mut ParamValues,
+        changed_only: bool,
+    ) -> Result<(), RangeError> {
+        self.apply_portable(network, uniforms, values, changed_only)
+    }
+
+    #[inline(always)]
+    fn apply_portable(
+        &self,
+        network: &Network,
+        uniforms: &[f64],
+        values: &mut ParamValues,
+        changed_only: bool,
+    ) -> Result<(), RangeError> {
         let mut scratch = BatchScratch::new();
-        for plan in self.params.iter().filter(|p| p.changed) {
+        for plan in self.params.iter().filter(|p| p.changed || !changed_only) {
             plan.apply(network, uniforms, values, &mut scratch)?;
         }
         Ok(())
@@ -609,17 +762,16 @@ impl SamplingPlan {
                 };
                 plan.checked[e] = check_support(plan.param, moved).map_err(VariantError::Range)?;
             }
+            plan.any_checked = plan.checked.contains(&true);
             plan.twins = Twins::of(&earlier_twins_affine(
                 &plan.dists,
                 &plan.variate_of,
                 plan.affine.as_deref(),
             ));
-            plan.z_batch = ZBatch::of(
-                &plan.dists,
-                &plan.variate_of,
-                &plan.twins,
-                plan.has_variates(),
-            );
+            let random = plan.has_variates();
+            plan.z_batch = ZBatch::of(&plan.dists, &plan.variate_of, &plan.twins, random);
+            plan.triangular =
+                TriangularBatch::of(&plan.dists, &plan.variate_of, &plan.twins, random);
         }
         Ok(variant)
     }
@@ -882,6 +1034,49 @@ mod tests {
         }
     }
 
+    /// A scenario that replaces a bounded distribution with one that can leave
+    /// the physical range has its draws checked, though the baseline's are not.
+    #[test]
+    fn a_scenario_that_can_leave_the_range_is_checked() {
+        let net = network();
+        let normal = |mean, min| {
+            Dist::new(DistSpec::Normal {
+                mean,
+                sd: 1.0,
+                min,
+                max: None,
+            })
+            .unwrap()
+        };
+        let entries = Param::ALL
+            .into_iter()
+            .map(|p| {
+                let n = net.count(p.level());
+                if p == Param::EvStock {
+                    (Scope::Own, vec![normal(5.0, Some(0.0)); n], vec![false; n])
+                } else {
+                    let fixed = Dist::new(DistSpec::Fixed { value: 0.5 }).unwrap();
+                    (Scope::Global, vec![fixed; n], vec![false; n])
+                }
+            })
+            .collect();
+        let base = SamplingPlan::new(&net, entries);
+        let variant = base
+            .variant(&[(
+                Param::EvStock,
+                vec![2],
+                Change::Replace(normal(-10.0, None)),
+            )])
+            .unwrap();
+        // Still mapped in a batch, whose range check is skipped when no entity
+        // needs one.
+        assert!(variant.params[Param::EvStock.index()].z_batch.is_some());
+        let mut values = ParamValues::new(&net);
+        assert!(base.apply(&net, &[0.5; 3], &mut values).is_ok());
+        let err = variant.apply(&net, &[0.5; 3], &mut values).unwrap_err();
+        assert_eq!(err.entity, "c");
+    }
+
     #[test]
     fn variates_are_numbered_by_scope_and_fixed_parameters_take_none() {
         let net = network();
@@ -905,6 +1100,111 @@ mod tests {
                 x.mul_add(scale, shift).to_bits()
             })
             .collect()
+    }
+
+    /// Triangular parameters are mapped in a batch, shared per province (with
+    /// twins) or per city, and a scenario change on some entities: every value
+    /// has the bits of the textbook inverse CDF, branch and all.
+    #[test]
+    fn triangular_batches_give_the_textbook_quantiles_bit_for_bit() {
+        let provinces = vec![Province { id: "A".into() }, Province { id: "B".into() }];
+        let net = Network::new(
+            provinces,
+            (0..7)
+                .map(|c| city(&format!("c{c}"), c % 2))
+                .collect::<Vec<_>>(),
+            Vec::new(),
+        );
+        let spec = |c: usize, p: Param| match p {
+            // Per province, as the default's `distribution_loss`.
+            Param::DistributionLoss => [(0.025, 0.045, 0.07), (0.1, 0.3, 0.7)][c % 2],
+            _ => (1.0 + c as f64, 1.5 + 2.0 * c as f64, 3.0 + 3.0 * c as f64),
+        };
+        let triangular =
+            |(min, mode, max)| Dist::new(DistSpec::Triangular { min, mode, max }).unwrap();
+        let entries = Param::ALL
+            .into_iter()
+            .map(|p| {
+                let n = net.count(p.level());
+                let (scope, dists) = match p {
+                    Param::DistributionLoss => (
+                        Scope::Province,
+                        (0..n).map(|c| triangular(spec(c, p))).collect(),
+                    ),
+                    Param::CityGenerationTwh => {
+                        (Scope::Own, (0..n).map(|c| triangular(spec(c, p))).collect())
+                    }
+                    _ => (
+                        Scope::Global,
+                        vec![Dist::new(DistSpec::Fixed { value: 0.5 }).unwrap(); n],
+                    ),
+                };
+                (scope, dists, vec![false; n])
+            })
+            .collect();
+        let base = SamplingPlan::new(&net, entries);
+        let change = Change::Affine {
+            scale: 0.5,
+            shift: 0.01,
+        };
+        let variant = base
+            .variant(&[(Param::DistributionLoss, vec![2, 3], change)])
+            .unwrap();
+        let textbook = |(min, mode, max): (f64, f64, f64), u: f64| {
+            let width = max - min;
+            if u < (mode - min) / width {
+                min + (u * (width * (mode - min))).sqrt()
+            } else {
+                max - ((1.0 - u) * (width * (max - mode))).sqrt()
+            }
+        };
+        let mut values = ParamValues::new(&net);
+        // The modes' levels take the upper branch (at province B's the two branches
+        // differ in the last bit); 0 and 1 − 2⁻⁵³ are the ends.
+        let modes = [
+            (0.045 - 0.025) / (0.07 - 0.025),
+            (0.3 - 0.1) / (0.7 - 0.1),
+            0.25,
+        ];
+        let levels = [
+            modes[0],
+            modes[1],
+            modes[2],
+            0.0,
+            1.0 - f64::EPSILON / 2.0,
+            0.7,
+            0.01,
+        ];
+        for shift in 0..levels.len() {
+            let u: Vec<f64> = (0..base.n_variates())
+                .map(|v| levels[(v + shift) % levels.len()])
+                .collect();
+            for (plan, changed) in [(&base, &[][..]), (&variant, &[2usize, 3][..])] {
+                plan.apply(&net, &u, &mut values).unwrap();
+                for p in [Param::DistributionLoss, Param::CityGenerationTwh] {
+                    let param_plan = &plan.params[p.index()];
+                    assert!(
+                        param_plan.triangular.is_some(),
+                        "{p:?} is mapped in a batch"
+                    );
+                    for (c, &x) in values.get(p).iter().enumerate() {
+                        let mut expected =
+                            textbook(spec(c, p), u[param_plan.variate_of[c] as usize]);
+                        if p == Param::DistributionLoss && changed.contains(&c) {
+                            expected = expected.mul_add(0.5, 0.01);
+                        }
+                        assert_eq!(
+                            x.to_bits(),
+                            expected.to_bits(),
+                            "{p:?} city {c}, shift {shift}"
+                        );
+                    }
+                }
+            }
+        }
+        // Provinces share a variate: the per-province parameter has two leaders.
+        let leaders = &base.params[Param::DistributionLoss.index()].twins.leaders;
+        assert_eq!(leaders.len(), 2);
     }
 
     /// A batch whose entities are twins of a few (a global per-city parameter
