@@ -90,10 +90,7 @@ struct TriangularBatch {
     mode_cdf: Vec<f64>,
     left_area: Vec<f64>,
     right_area: Vec<f64>,
-    /// The variate each leader reads.
-    variates: Vec<u32>,
-    /// The first of them when they are consecutive (read as one slice).
-    first_variate: Option<u32>,
+    variates: LeaderVariates,
 }
 
 impl TriangularBatch {
@@ -103,9 +100,6 @@ impl TriangularBatch {
         let maps: Option<Vec<TriangularMap>> = dists.iter().map(Dist::triangular_map).collect();
         let maps = maps.filter(|m| random && !m.is_empty())?;
         let leaders: Vec<usize> = twins.leaders.iter().map(|&e| e as usize).collect();
-        let variates: Vec<u32> = leaders.iter().map(|&e| variate_of[e]).collect();
-        let first = variates[0];
-        let consecutive = (variates.iter().enumerate()).all(|(k, &v)| v == first + k as u32);
         let field = |f: fn(&TriangularMap) -> f64| leaders.iter().map(|&e| f(&maps[e])).collect();
         Some(TriangularBatch {
             min: field(|m| m.min),
@@ -113,8 +107,7 @@ impl TriangularBatch {
             mode_cdf: field(|m| m.mode_cdf),
             left_area: field(|m| m.left_area),
             right_area: field(|m| m.right_area),
-            variates,
-            first_variate: consecutive.then_some(first),
+            variates: LeaderVariates::of(variate_of, twins),
         })
     }
 }
@@ -174,10 +167,54 @@ struct ZBatch {
     log: bool,
     /// `(u_lo, u_width, min, max)` per leader, when some entity is truncated.
     truncation: Option<Vec<(f64, f64, f64, f64)>>,
-    /// The variate each leader reads.
-    variates: Vec<u32>,
+    variates: LeaderVariates,
+}
+
+/// The variate each leader of a batch reads (see [`Twins`]).
+#[derive(Clone, Debug, PartialEq)]
+struct LeaderVariates {
+    of_leader: Vec<u32>,
     /// The first of them when they are consecutive (read as one slice).
-    first_variate: Option<u32>,
+    first: Option<u32>,
+}
+
+impl LeaderVariates {
+    /// The variates of `twins`' leaders (there is at least one).
+    fn of(variate_of: &[u32], twins: &Twins) -> LeaderVariates {
+        let of_leader: Vec<u32> = twins
+            .leaders
+            .iter()
+            .map(|&e| variate_of[e as usize])
+            .collect();
+        let first = of_leader[0];
+        let consecutive = (of_leader.iter().enumerate()).all(|(k, &v)| v == first + k as u32);
+        LeaderVariates {
+            first: consecutive.then_some(first),
+            of_leader,
+        }
+    }
+
+    /// Number of leaders.
+    fn len(&self) -> usize {
+        self.of_leader.len()
+    }
+
+    /// Sets `us` to the uniforms of leaders `start..start + us.len()`.
+    #[inline(always)]
+    fn read(&self, uniforms: &[f64], start: usize, us: &mut [f64]) {
+        let end = start + us.len();
+        match self.first {
+            Some(first) => {
+                let first = first as usize;
+                us.copy_from_slice(&uniforms[first + start..first + end]);
+            }
+            None => {
+                for (u, &v) in us.iter_mut().zip(&self.of_leader[start..end]) {
+                    *u = uniforms[v as usize];
+                }
+            }
+        }
+    }
 }
 
 impl ZBatch {
@@ -192,7 +229,6 @@ impl ZBatch {
         });
         // Entity 0 is a leader (no earlier twin), and there is one: `maps` is not empty.
         let leaders: Vec<usize> = twins.leaders.iter().map(|&e| e as usize).collect();
-        let first_variate = variate_of[leaders[0]];
         let of_leaders = |f: &dyn Fn(&ZMap) -> f64| leaders.iter().map(|&e| f(&maps[e])).collect();
         maps.iter().all(|m| m.log == log).then(|| ZBatch {
             shift: of_leaders(&|m| m.shift),
@@ -204,12 +240,7 @@ impl ZBatch {
                     .map(|&e| (maps[e].u_lo, maps[e].u_width, maps[e].min, maps[e].max))
                     .collect()
             }),
-            variates: leaders.iter().map(|&e| variate_of[e]).collect(),
-            first_variate: leaders
-                .iter()
-                .enumerate()
-                .all(|(k, &e)| variate_of[e] == first_variate + k as u32)
-                .then_some(first_variate),
+            variates: LeaderVariates::of(variate_of, twins),
         })
     }
 }
@@ -319,17 +350,7 @@ impl ParamPlan {
             } else {
                 &mut out[start..end]
             };
-            match batch.first_variate {
-                Some(first) => {
-                    let first = first as usize;
-                    us.copy_from_slice(&uniforms[first + start..first + end]);
-                }
-                None => {
-                    for (u, &v) in us.iter_mut().zip(&batch.variates[start..end]) {
-                        *u = uniforms[v as usize];
-                    }
-                }
-            }
+            batch.variates.read(uniforms, start, us);
             let truncation = batch.truncation.as_ref().map(|t| &t[start..end]);
             if let Some(truncation) = truncation {
                 for (u, &(lo, width, _, _)) in us.iter_mut().zip(truncation) {
@@ -388,17 +409,7 @@ impl ParamPlan {
                 &mut scratch.us[..end - start],
                 &mut scratch.values[..end - start],
             );
-            match batch.first_variate {
-                Some(first) => {
-                    let first = first as usize;
-                    us.copy_from_slice(&uniforms[first + start..first + end]);
-                }
-                None => {
-                    for (u, &v) in us.iter_mut().zip(&batch.variates[start..end]) {
-                        *u = uniforms[v as usize];
-                    }
-                }
-            }
+            batch.variates.read(uniforms, start, us);
             let (min, max) = (&batch.min[start..end], &batch.max[start..end]);
             let mode_cdf = &batch.mode_cdf[start..end];
             let (left_area, right_area) =
@@ -1048,19 +1059,9 @@ mod tests {
             })
             .unwrap()
         };
-        let entries = Param::ALL
-            .into_iter()
-            .map(|p| {
-                let n = net.count(p.level());
-                if p == Param::EvStock {
-                    (Scope::Own, vec![normal(5.0, Some(0.0)); n], vec![false; n])
-                } else {
-                    let fixed = Dist::new(DistSpec::Fixed { value: 0.5 }).unwrap();
-                    (Scope::Global, vec![fixed; n], vec![false; n])
-                }
-            })
-            .collect();
-        let base = SamplingPlan::new(&net, entries);
+        let base = plan_with(&net, |p, n| {
+            (p == Param::EvStock).then(|| (Scope::Own, vec![normal(5.0, Some(0.0)); n]))
+        });
         let variant = base
             .variant(&[(
                 Param::EvStock,
@@ -1102,19 +1103,39 @@ mod tests {
             .collect()
     }
 
+    /// A plan over `net` with `chosen(param, n)`'s scope and distributions where
+    /// it gives some, and every other parameter fixed at 0.5.
+    fn plan_with(
+        net: &Network,
+        chosen: impl Fn(Param, usize) -> Option<(Scope, Vec<Dist>)>,
+    ) -> SamplingPlan {
+        let entries = Param::ALL
+            .into_iter()
+            .map(|p| {
+                let n = net.count(p.level());
+                let (scope, dists) = chosen(p, n).unwrap_or_else(|| {
+                    let fixed = Dist::new(DistSpec::Fixed { value: 0.5 }).unwrap();
+                    (Scope::Global, vec![fixed; n])
+                });
+                (scope, dists, vec![false; n])
+            })
+            .collect();
+        SamplingPlan::new(net, entries)
+    }
+
+    /// Seven cities that alternate between two provinces.
+    fn alternating_cities() -> Network {
+        let provinces = vec![Province { id: "A".into() }, Province { id: "B".into() }];
+        let cities = (0..7).map(|c| city(&format!("c{c}"), c % 2)).collect();
+        Network::new(provinces, cities, Vec::new())
+    }
+
     /// Triangular parameters are mapped in a batch, shared per province (with
     /// twins) or per city, and a scenario change on some entities: every value
     /// has the bits of the textbook inverse CDF, branch and all.
     #[test]
     fn triangular_batches_give_the_textbook_quantiles_bit_for_bit() {
-        let provinces = vec![Province { id: "A".into() }, Province { id: "B".into() }];
-        let net = Network::new(
-            provinces,
-            (0..7)
-                .map(|c| city(&format!("c{c}"), c % 2))
-                .collect::<Vec<_>>(),
-            Vec::new(),
-        );
+        let net = alternating_cities();
         let spec = |c: usize, p: Param| match p {
             // Per province, as the default's `distribution_loss`.
             Param::DistributionLoss => [(0.025, 0.045, 0.07), (0.1, 0.3, 0.7)][c % 2],
@@ -1122,27 +1143,14 @@ mod tests {
         };
         let triangular =
             |(min, mode, max)| Dist::new(DistSpec::Triangular { min, mode, max }).unwrap();
-        let entries = Param::ALL
-            .into_iter()
-            .map(|p| {
-                let n = net.count(p.level());
-                let (scope, dists) = match p {
-                    Param::DistributionLoss => (
-                        Scope::Province,
-                        (0..n).map(|c| triangular(spec(c, p))).collect(),
-                    ),
-                    Param::CityGenerationTwh => {
-                        (Scope::Own, (0..n).map(|c| triangular(spec(c, p))).collect())
-                    }
-                    _ => (
-                        Scope::Global,
-                        vec![Dist::new(DistSpec::Fixed { value: 0.5 }).unwrap(); n],
-                    ),
-                };
-                (scope, dists, vec![false; n])
-            })
-            .collect();
-        let base = SamplingPlan::new(&net, entries);
+        let base = plan_with(&net, |p, n| {
+            let dists = || (0..n).map(|c| triangular(spec(c, p))).collect();
+            match p {
+                Param::DistributionLoss => Some((Scope::Province, dists())),
+                Param::CityGenerationTwh => Some((Scope::Own, dists())),
+                _ => None,
+            }
+        });
         let change = Change::Affine {
             scale: 0.5,
             shift: 0.01,
@@ -1212,14 +1220,7 @@ mod tests {
     /// bits of mapping every entity, also when a scenario change splits twins.
     #[test]
     fn a_batch_of_twins_maps_its_leaders_and_copies_the_bits() {
-        let provinces = vec![Province { id: "A".into() }, Province { id: "B".into() }];
-        let net = Network::new(
-            provinces,
-            (0..7)
-                .map(|c| city(&format!("c{c}"), c % 2))
-                .collect::<Vec<_>>(),
-            Vec::new(),
-        );
+        let net = alternating_cities();
         let lognormal = |mu| Dist::new(DistSpec::LogNormal { mu, sigma: 0.3 }).unwrap();
         let truncated = |mean| {
             Dist::new(DistSpec::Normal {
@@ -1230,28 +1231,17 @@ mod tests {
             })
             .unwrap()
         };
-        let entries = Param::ALL
-            .into_iter()
-            .map(|p| {
-                let n = net.count(p.level());
-                let (scope, dists) = match p {
-                    Param::VktKm => (
-                        Scope::Global,
-                        (0..n).map(|c| lognormal(9.0 + (c % 3) as f64)).collect(),
-                    ),
-                    Param::EvStock => (
-                        Scope::Province,
-                        (0..n).map(|c| truncated(1.0 + (c % 2) as f64)).collect(),
-                    ),
-                    _ => (
-                        Scope::Global,
-                        vec![Dist::new(DistSpec::Fixed { value: 0.5 }).unwrap(); n],
-                    ),
-                };
-                (scope, dists, vec![false; n])
-            })
-            .collect();
-        let base = SamplingPlan::new(&net, entries);
+        let base = plan_with(&net, |p, n| match p {
+            Param::VktKm => Some((
+                Scope::Global,
+                (0..n).map(|c| lognormal(9.0 + (c % 3) as f64)).collect(),
+            )),
+            Param::EvStock => Some((
+                Scope::Province,
+                (0..n).map(|c| truncated(1.0 + (c % 2) as f64)).collect(),
+            )),
+            _ => None,
+        });
         let leaders = |plan: &SamplingPlan, p: Param| {
             let plan = &plan.params[p.index()];
             assert!(plan.z_batch.is_some(), "{p:?} is mapped in batches");
