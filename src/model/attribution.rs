@@ -57,6 +57,8 @@ pub struct Scratch {
     pool_empty: Vec<f64>,
     /// Per city: E_c·i_c/(1−δ_c), summed into `drawn_gwh` in city order.
     city_drawn_gwh: Vec<f64>,
+    /// Per city: min(G_c, E_c), summed into `local_use_twh` in city order.
+    city_local_use_twh: Vec<f64>,
     /// Per city: 1/(1−δ_c), the grid kWh per km and its surplus
     /// max(G_c − E_c, 0), TWh.
     at_plug: Vec<f64>,
@@ -92,6 +94,7 @@ impl Scratch {
             province_of: network.cities().iter().map(|c| c.province).collect(),
             pool_empty: vec![0.0; nc],
             city_drawn_gwh: vec![0.0; nc],
+            city_local_use_twh: vec![0.0; nc],
             at_plug: vec![0.0; nc],
             grid_kwh_per_km: vec![0.0; nc],
             city_surplus_twh: vec![0.0; nc],
@@ -233,20 +236,31 @@ fn pool_flows(model: &Model, v: &ParamValues, s: &mut Scratch) {
     for (sent, (f, lam)) in s.sent_twh.iter_mut().zip(delivered.iter().zip(loss)) {
         *sent = f / (1.0 - lam);
     }
+    let n = s.province_of.len();
+    let (generation, demand) = (&city_generation[..n], &city_demand[..n]);
+    for (local_use, (g, e)) in s
+        .city_local_use_twh
+        .iter_mut()
+        .zip(generation.iter().zip(demand))
+    {
+        *local_use = g.min(*e);
+    }
+    // `f64::sum`'s additions, whose sum of no terms is −0.0.
+    sum_by_province(
+        &s.province_of,
+        &s.city_local_use_twh,
+        &mut s.local_use_twh,
+        -0.0,
+    );
     for (p, &consumption_twh) in consumption.iter().enumerate() {
         let mut imports = 0.0;
         for &l in net.links_into(p) {
             imports += delivered[l];
         }
-        let local_use: f64 = net
-            .cities_in(p)
-            .iter()
-            .map(|&c| city_generation[c].min(city_demand[c]))
-            .sum();
+        let local_use = s.local_use_twh[p];
         let own_pool = (consumption_twh - imports - local_use).max(0.0);
         s.imports_twh[p] = imports;
         s.own_pool_twh[p] = own_pool;
-        s.local_use_twh[p] = local_use;
         let empty = f64::from(u8::from(own_pool + imports <= 0.0));
         spread(net.cities_in(p), &mut s.pool_empty, empty);
     }
@@ -362,25 +376,34 @@ fn city_flows(model: &Model, v: &ParamValues, s: &mut Scratch, out: &mut [f64]) 
         surplus_of[c] = (generation[c] - demand[c]).max(0.0);
         invalid += u64::from(ice <= 0.0);
     }
-    // Σ per province in city order, summed in a register over each run of cities
-    // of one province (the same additions as into memory, without a store-to-load
-    // wait per city).
-    s.drawn_gwh.fill(0.0);
+    sum_by_province(&s.province_of, &s.city_drawn_gwh, &mut s.drawn_gwh, 0.0);
+    invalid
+}
+
+/// `per_province[p] = start + Σ per_city[c]` over the cities `c` of province `p`
+/// (`province_of[c] == p`), added in city order.
+///
+/// One pass over the cities, summed in a register over each run of cities of one
+/// province: the same additions as a loop over each province's cities, without
+/// that loop's exit, which a varying number of cities per province mispredicts,
+/// or a store-to-load wait per city.
+#[inline(always)]
+fn sum_by_province(province_of: &[usize], per_city: &[f64], per_province: &mut [f64], start: f64) {
+    per_province.fill(start);
     let mut run: Option<(usize, f64)> = None;
-    for (&p, &drawn) in s.province_of.iter().zip(&s.city_drawn_gwh) {
+    for (&p, &x) in province_of.iter().zip(per_city) {
         run = match run {
-            Some((q, sum)) if q == p => Some((p, sum + drawn)),
+            Some((q, sum)) if q == p => Some((p, sum + x)),
             Some((q, sum)) => {
-                s.drawn_gwh[q] = sum;
-                Some((p, s.drawn_gwh[p] + drawn))
+                per_province[q] = sum;
+                Some((p, per_province[p] + x))
             }
-            None => Some((p, s.drawn_gwh[p] + drawn)),
+            None => Some((p, per_province[p] + x)),
         };
     }
     if let Some((q, sum)) = run {
-        s.drawn_gwh[q] = sum;
+        per_province[q] = sum;
     }
-    invalid
 }
 
 /// City supply and where each city's EV emissions happen, from the flows of
@@ -452,6 +475,13 @@ fn check_cities(model: &Model, s: &Scratch, out: &[f64]) -> Result<(), ModelErro
 #[inline(always)]
 fn burden_flows(model: &Model, s: &mut Scratch) {
     let net = model.network();
+    // `f64::sum`'s additions, whose sum of no terms is −0.0.
+    sum_by_province(
+        &s.province_of,
+        &s.city_surplus_twh,
+        &mut s.surplus_twh,
+        -0.0,
+    );
     for r in 0..net.provinces().len() {
         let leaving_twh = s.own_pool_twh[r]
             + net
@@ -459,14 +489,9 @@ fn burden_flows(model: &Model, s: &mut Scratch) {
                 .iter()
                 .map(|&l| s.sent_twh[l])
                 .sum::<f64>();
-        let surplus_twh: f64 = net
-            .cities_in(r)
-            .iter()
-            .map(|&c| s.city_surplus_twh[c])
-            .sum();
+        let surplus_twh = s.surplus_twh[r];
         let share_base = leaving_twh.max(surplus_twh);
         s.leaving_twh[r] = leaving_twh;
-        s.surplus_twh[r] = surplus_twh;
         s.share_base_twh[r] = share_base;
         spread(net.cities_in(r), &mut s.city_share_base_twh, share_base);
     }

@@ -477,3 +477,32 @@ fn a_variant_fails_like_the_full_evaluation() {
         .expect_err("an invalid variant");
     assert_eq!(err, expected);
 }
+
+/// Per-province sums taken in one pass over the cities have the bits of a loop
+/// over each province's cities (`f64::sum` from −0.0, or a fold from +0.0),
+/// whatever the cities' order, and leave a province without cities at the start.
+#[test]
+fn sums_by_province_equal_per_province_loops_bit_for_bit() {
+    // Cities of provinces 0, 2 and 3 interleaved and in runs; province 1 has none.
+    let province_of = [0, 0, 2, 0, 3, 3, 2, 0, 3, 2, 2, 0];
+    let per_city: Vec<f64> = (0..province_of.len())
+        .map(|c| [0.1, 1e-17, 3.0, 0.7, 1e16, 0.0][c % 6] * (1.0 + c as f64 / 3.0))
+        .collect();
+    for start in [-0.0, 0.0] {
+        let mut sums = vec![f64::NAN; 4];
+        super::sum_by_province(&province_of, &per_city, &mut sums, start);
+        for (p, &sum) in sums.iter().enumerate() {
+            let terms = (0..province_of.len()).filter(|&c| province_of[c] == p);
+            let expected = terms.fold(start, |acc, c| acc + per_city[c]);
+            assert_eq!(
+                sum.to_bits(),
+                expected.to_bits(),
+                "province {p}, start {start}"
+            );
+        }
+        assert_eq!(sums[1].to_bits(), start.to_bits());
+    }
+    // The −0.0 start is `f64::sum`'s.
+    let none: f64 = [].iter().sum();
+    assert_eq!(none.to_bits(), (-0.0f64).to_bits());
+}
