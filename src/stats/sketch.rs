@@ -537,6 +537,12 @@ impl Store {
         let len = hist.len();
         let last = first + (len as i32 - 1);
         debug_assert!(hist[0] != 0 && hist[len - 1] != 0);
+        // Usually the window already covers the span: one pass then adds it all,
+        // without the carries' lookups of adding the ends one by one. Counts are
+        // integers, so the order in which they are added changes nothing.
+        if self.add_in_window(first, hist) {
+            return;
+        }
         // The ends first, highest first (as in `merge`): with their counts in, the
         // window covers both unless the store had to collapse.
         for (idx, j) in [(last, len - 1), (first, 0)] {
@@ -545,13 +551,8 @@ impl Store {
                 self.add_n(idx, u64::from(n), cap);
             }
         }
-        let covered = self.slot(first) < self.counts.len() && self.slot(last) < self.counts.len();
-        if covered && !self.collapsed {
-            let at = self.slot(first);
-            if add_without_carry(&mut self.counts[at..at + len], hist) {
-                hist.fill(0);
-                return;
-            }
+        if self.add_in_window(first, hist) {
+            return;
         }
         for (j, h) in hist.iter_mut().enumerate().rev() {
             let n = std::mem::take(h);
@@ -559,6 +560,24 @@ impl Store {
                 self.add_n(first + j as i32, u64::from(n), cap);
             }
         }
+    }
+
+    /// Adds `hist[j]` to bucket `first + j` for every `j` in one pass and zeroes
+    /// `hist`, if the window covers those buckets, the store has not collapsed and
+    /// no count passes 16 bits; returns whether it did (else nothing changed).
+    fn add_in_window(&mut self, first: i32, hist: &mut [u32]) -> bool {
+        let len = hist.len();
+        let last = first + (len as i32 - 1);
+        let covered = self.slot(first) < self.counts.len() && self.slot(last) < self.counts.len();
+        if !covered || self.collapsed {
+            return false;
+        }
+        let at = self.slot(first);
+        let added = add_without_carry(&mut self.counts[at..at + len], hist);
+        if added {
+            hist.fill(0);
+        }
+        added
     }
 
     fn merge(&mut self, other: &Store, cap: usize) {
