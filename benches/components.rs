@@ -1,6 +1,7 @@
 //! Throughput of each stage of a draw on the default dataset, in draws per second:
 //! the sampler (uniforms → parameter values), the model (values → metrics) and the
-//! aggregator (metrics → moments and sketches). Single-threaded.
+//! aggregator (metrics → moments and sketches). Single-threaded. Also the normal
+//! scores alone (`normal_scores`, in values per second), the sampler's largest loop.
 //!
 //! Run: `cargo bench --bench components`.
 
@@ -84,5 +85,38 @@ fn components(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, components);
+/// The standard normal quantile over 65,536 values in batches of 256, as the sampler
+/// calls it: uniform variates (about 15 % in the tails, whose positions the branch
+/// predictor cannot learn over this many values), and variates in the central region
+/// only.
+fn normal_scores(c: &mut Criterion) {
+    const VALUES: usize = 1 << 16;
+    // A fixed linear congruential sequence: the bench needs no statistical quality.
+    let mut state = 12_345u64;
+    let uniforms: Vec<f64> = (0..VALUES)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        })
+        .collect();
+    let central: Vec<f64> = uniforms.iter().map(|u| 0.5 + (u - 0.5) * 0.8).collect();
+    let mut scores = vec![0.0; VALUES];
+    let mut group = c.benchmark_group("normal_scores");
+    group.throughput(Throughput::Elements(VALUES as u64));
+    for (name, input) in [("uniform", &uniforms), ("central_only", &central)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for (us, zs) in input.chunks(256).zip(scores.chunks_mut(256)) {
+                    evcarbon::sampling::normal::std_normal_quantiles(black_box(us), zs);
+                }
+                black_box(&scores);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, components, normal_scores);
 criterion_main!(benches);
