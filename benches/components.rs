@@ -6,10 +6,9 @@
 //! Run: `cargo bench --bench components`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use evcarbon::model::ParamValues;
-use evcarbon::sampling::engine::DRAWS_PER_GROUP;
-use evcarbon::sampling::{Design, SamplerKind};
-use evcarbon::stats::{Accumulator, SeriesGuess};
+use evcarbon_engine::sampling::{DRAWS_PER_GROUP, Design, SamplerKind, evaluate_model};
+use evcarbon_engine::stats::{Accumulator, SeriesGuess};
+use evcarbon_model::ParamValues;
 use std::hint::black_box;
 use std::path::Path;
 
@@ -60,8 +59,7 @@ fn components(c: &mut Criterion) {
     group.bench_function("model", |b| {
         b.iter(|| {
             for _ in 0..DRAWS {
-                model
-                    .evaluate(black_box(&values), &mut scratch, &mut out)
+                evaluate_model(model, black_box(&values), &mut scratch, &mut out)
                     .expect("valid draw");
             }
         })
@@ -109,7 +107,7 @@ fn normal_scores(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 for (us, zs) in input.chunks(256).zip(scores.chunks_mut(256)) {
-                    evcarbon::sampling::normal::std_normal_quantiles(black_box(us), zs);
+                    evcarbon_engine::sampling::std_normal_quantiles(black_box(us), zs);
                 }
                 black_box(&scores);
             })

@@ -23,7 +23,9 @@ fn bench_config(c: &mut Criterion, name: &str, path: &str, draws: u64, seconds: 
     for threads in thread_counts {
         group.bench_function(format!("{threads}_threads"), |b| {
             b.iter(|| {
-                evcarbon::pipeline::sample(&config, threads, None).expect("sampling succeeds")
+                evcarbon::driver::Run::of_draws(&config, threads)
+                    .run()
+                    .expect("sampling succeeds")
             })
         });
     }

@@ -4,8 +4,8 @@
 //!
 //! Run: `cargo run --release --example central_intensities [CONFIG]`
 
-use evcarbon::model::ProvinceMetric;
-use evcarbon::sampling::Evaluator;
+use evcarbon_engine::sampling::Evaluator;
+use evcarbon_model::ProvinceMetric;
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

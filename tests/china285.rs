@@ -1,8 +1,8 @@
 //! The default dataset: counts, ids, published totals and the calibration against the
 //! published provincial grid factors.
 
-use evcarbon::model::{Level, ProvinceMetric};
-use evcarbon::sampling::Evaluator;
+use evcarbon_engine::sampling::Evaluator;
+use evcarbon_model::{Entity, ProvinceMetric};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -37,9 +37,9 @@ fn the_default_config_validates_with_285_cities_and_31_provinces() {
     let config =
         evcarbon::config::load(&dataset().join("china-285.toml")).expect("default config is valid");
     let net = config.model.network();
-    assert_eq!(net.count(Level::City), 285);
-    assert_eq!(net.count(Level::Province), 31);
-    assert!(net.count(Level::Link) > 40);
+    assert_eq!(net.count(Entity::City), 285);
+    assert_eq!(net.count(Entity::Province), 31);
+    assert!(net.count(Entity::Link) > 40);
     // Every city and link resolved to a province (load fails otherwise); every
     // province has at least one city.
     for p in 0..31 {
@@ -139,8 +139,8 @@ fn central_values_reproduce_the_published_provincial_factors() {
 /// entity exactly the value of its own distribution's quantile at its own variate.
 #[test]
 fn sampled_values_equal_each_entitys_own_quantile_bit_for_bit() {
-    use evcarbon::model::ParamValues;
-    use evcarbon::sampling::{Design, SamplerKind};
+    use evcarbon_engine::sampling::{Design, SamplerKind};
+    use evcarbon_model::ParamValues;
     let config =
         evcarbon::config::load(&dataset().join("china-285.toml")).expect("default config is valid");
     let (plan, net) = (&config.plan, config.model.network());
@@ -172,7 +172,7 @@ fn sampled_values_equal_each_entitys_own_quantile_bit_for_bit() {
 /// their series' sketches over thousands of buckets.
 #[test]
 fn scenario_deltas_are_exactly_zero_or_well_above_rounding() {
-    use evcarbon::sampling::{Design, SamplerKind};
+    use evcarbon_engine::sampling::{Design, SamplerKind};
     let config =
         evcarbon::config::load(&dataset().join("china-285.toml")).expect("default config is valid");
     assert!(!config.scenarios.is_empty(), "the default has a scenario");
@@ -208,8 +208,8 @@ fn scenario_deltas_are_exactly_zero_or_well_above_rounding() {
 /// the very sketches and moments of counting every value through its bucket.
 #[test]
 fn counting_ternary_series_by_value_changes_no_count() {
-    use evcarbon::sampling::{ChunkPlan, Design, SamplerRun};
-    use evcarbon::stats::Accumulator;
+    use evcarbon_engine::sampling::{ChunkPlan, Design, SamplerRun};
+    use evcarbon_engine::stats::Accumulator;
     use std::sync::atomic::AtomicBool;
     let config =
         evcarbon::config::load(&dataset().join("china-285.toml")).expect("default config is valid");

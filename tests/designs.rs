@@ -5,8 +5,8 @@
 mod common;
 use common::*;
 use evcarbon::config::{self, Config};
-use evcarbon::model::{CityMetric, Param, ParamValues};
-use evcarbon::sampling::{ChunkPlan, Design, Evaluator, SamplerKind};
+use evcarbon_engine::sampling::{ChunkPlan, Design, Evaluator, SamplerKind};
+use evcarbon_model::{CityMetric, Param, ParamValues};
 
 /// Loads a config from text, with its tables given by name.
 fn load(toml: &str, tables: &[(&str, &str)]) -> Config {
@@ -180,7 +180,7 @@ rank = 0.3
     let plan = &config.plan;
     let network = config.model.network();
     // Per province: 1 block; per city: 3 blocks; the global chain: 1 block.
-    assert_eq!(plan.copula().n_blocks(), 2 + 3 + 1);
+    assert_eq!(plan.correlated_blocks(), 2 + 3 + 1);
     let draws = 30_000u64;
     for kind in [SamplerKind::Mc, SamplerKind::Lhs, SamplerKind::Sobol] {
         let design = Design::new(kind, 3, plan.n_variates()).unwrap();
@@ -193,7 +193,7 @@ rank = 0.3
             let mut variates = design.chunk(k, first, len);
             for _ in 0..len {
                 variates.next_draw(&mut u);
-                plan.correlate(&mut u);
+                plan.correlate_uniforms(&mut u);
                 plan.apply(network, &u, &mut values).unwrap();
                 let v = |p: Param, e: usize| values.get(p)[e];
                 let row = [

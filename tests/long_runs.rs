@@ -5,8 +5,9 @@
 mod common;
 use arrow_array::{Array, BooleanArray, Float64Array, RecordBatch, StringArray, UInt64Array};
 use common::*;
-use evcarbon::longrun::{
-    CheckpointPolicy, LongRun, LongRunError, RunIdentity, StopReason, StopRule, checkpoint,
+use evcarbon::driver::{
+    CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, Checkpoint, CheckpointPolicy, Run, RunError,
+    RunIdentity, StopReason, StopRule, load_checkpoint,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::io::{BufRead, BufReader};
@@ -406,7 +407,7 @@ fn interrupted_checkpoint(config: &evcarbon::config::Config, out: &Path) -> u64 
     };
     let stop = AtomicBool::new(false);
     let progress = |_n: u64| stop.store(true, Ordering::SeqCst);
-    let result = LongRun {
+    let result = Run {
         config,
         threads: 2,
         rule: rule.clone(),
@@ -424,7 +425,7 @@ fn interrupted_checkpoint(config: &evcarbon::config::Config, out: &Path) -> u64 
     }
     .run();
     match result {
-        Err(LongRunError::Interrupted {
+        Err(RunError::Interrupted {
             draws_done,
             checkpoint: Some(_),
         }) => draws_done,
@@ -443,12 +444,12 @@ fn resuming_in_process_is_exact_for_any_thread_count() {
     let rule = StopRule::Draws { draws: 12_288 };
     let identity = RunIdentity::new(&config, rule.clone());
     let never = AtomicBool::new(false);
-    let outcome = LongRun {
+    let outcome = Run {
         config: &config,
         threads: 1,
         rule,
         checkpoint: None,
-        resume_from: Some(checkpoint::load(&out.join("checkpoint.json"), &identity).unwrap()),
+        resume_from: Some(load_checkpoint(&out.join("checkpoint.json"), &identity).unwrap()),
         exact: None,
         interrupt: &never,
         progress: None,
@@ -459,7 +460,7 @@ fn resuming_in_process_is_exact_for_any_thread_count() {
     .unwrap();
     assert_eq!(outcome.stop_reason, StopReason::DrawsReached);
     assert_eq!(outcome.resumed_draws, saved);
-    let uninterrupted = evcarbon::pipeline::sample(&config, 2, None).unwrap();
+    let uninterrupted = Run::of_draws(&config, 2).run().unwrap().acc;
     assert_eq!(
         serde_json::to_string(&outcome.acc).unwrap(),
         serde_json::to_string(&uninterrupted).unwrap()
@@ -638,9 +639,9 @@ fn states_of_disjoint_chunk_sets_merge_into_the_whole_run() {
     let never = AtomicBool::new(false);
     let part = |chunks: &[u64]| {
         let seg = prepared.run_chunks(chunks, &never, None, None).unwrap();
-        evcarbon::longrun::Checkpoint {
-            format: checkpoint::FORMAT.to_string(),
-            format_version: checkpoint::FORMAT_VERSION,
+        Checkpoint {
+            format: CHECKPOINT_FORMAT.to_string(),
+            format_version: CHECKPOINT_FORMAT_VERSION,
             identity: RunIdentity::new(&config, rule.clone()),
             draws_done: seg.acc.draws(),
             done_chunks: seg.done,
@@ -694,16 +695,16 @@ fn one_chunk_segments_on_two_threads_equal_the_whole_run() {
 fn two_thread_run(
     config: &evcarbon::config::Config,
     draws: u64,
-) -> evcarbon::sampling::SamplerRun<'_> {
-    evcarbon::sampling::SamplerRun {
+) -> evcarbon_engine::sampling::SamplerRun<'_> {
+    evcarbon_engine::sampling::SamplerRun {
         model: &config.model,
         plan: &config.plan,
         scenarios: &config.scenarios,
         seed: config.run.seed,
         sampler: config.run.sampler,
-        chunks: evcarbon::sampling::ChunkPlan { draws },
+        chunks: evcarbon_engine::sampling::ChunkPlan { draws },
         threads: 2,
-        thresholds: evcarbon::longrun::thresholds(config),
+        thresholds: evcarbon::driver::thresholds(config),
         progress: None,
     }
 }
@@ -723,12 +724,12 @@ fn a_failed_draw_is_named_by_its_index_in_the_run() {
         "dist = \"lognormal\"\nmedian = 0.3\ngsd = 1.5",
     );
     let mut config = example_config(dir.path(), 20_000);
-    let mut positions = [0; evcarbon::sampling::engine::DRAWS_PER_GROUP];
+    let mut positions = [0; evcarbon_engine::sampling::DRAWS_PER_GROUP];
     // Seeds 1 to 12 put the first failure at each position of a group (8 of them
     // pass their first draws, which are evaluated while preparing the run).
     for seed in 1..=12 {
         config.run.seed = seed;
-        let run = evcarbon::sampling::SamplerRun {
+        let run = evcarbon_engine::sampling::SamplerRun {
             threads: 1,
             ..two_thread_run(&config, 20_000)
         };
@@ -736,14 +737,17 @@ fn a_failed_draw_is_named_by_its_index_in_the_run() {
         if run.prepare().is_err() {
             continue;
         }
-        let design = evcarbon::sampling::Design::new(
+        let design = evcarbon_engine::sampling::Design::new(
             config.run.sampler,
             config.run.seed,
             config.plan.n_variates(),
         )
         .unwrap();
-        let mut eval =
-            evcarbon::sampling::Evaluator::new(&config.model, &config.plan, &config.scenarios);
+        let mut eval = evcarbon_engine::sampling::Evaluator::new(
+            &config.model,
+            &config.plan,
+            &config.scenarios,
+        );
         let first_failure = (0..run.chunks.n_chunks()).find_map(|k| {
             let (first, len) = run.chunks.chunk(k);
             let mut variates = design.chunk(k, first, len);
@@ -755,7 +759,7 @@ fn a_failed_draw_is_named_by_its_index_in_the_run() {
             continue;
         };
         match run.run() {
-            Err(evcarbon::sampling::SamplerError::Draw(e)) => {
+            Err(evcarbon_engine::sampling::SamplerError::Draw(e)) => {
                 assert_eq!(e.draw, expected, "seed {seed}");
             }
             other => panic!("seed {seed}: expected draw {expected} to fail, got {other:?}"),

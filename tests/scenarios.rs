@@ -121,8 +121,8 @@ fn common_random_numbers_narrow_the_delta_and_leave_the_baseline_alone() {
 /// does change a flow evaluated between them.
 #[test]
 fn scenarios_on_the_baseline_flows_match_full_evaluations_whatever_runs_with_them() {
-    use evcarbon::sampling::engine::Evaluator;
-    use evcarbon::sampling::{Design, SamplerKind};
+    use evcarbon_engine::sampling::Evaluator;
+    use evcarbon_engine::sampling::{Design, SamplerKind};
     let dir = example_copy();
     let toml = std::fs::read_to_string(dir.path().join("example.toml")).unwrap();
     let extra = r#"
@@ -159,7 +159,7 @@ scale = 1.0
 
     let per_model = config.model.layout().len();
     let design = Design::new(SamplerKind::Mc, 5, config.plan.n_variates()).unwrap();
-    let draws = |scenarios: &[evcarbon::sampling::Scenario]| {
+    let draws = |scenarios: &[evcarbon_engine::sampling::Scenario]| {
         let mut eval = Evaluator::new(&config.model, &config.plan, scenarios);
         let mut variates = design.chunk(0, 0, 300);
         (0..300)

@@ -5,27 +5,26 @@
 //! and on SIGINT/SIGTERM (exit status 130, with the command that resumes);
 //! `--resume` continues from it; `--exact` keeps every draw for exact quantiles.
 
-use super::{CliError, RunArgs, load_config, parse_sampler};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use evcarbon_engine::sampling::{CHUNK_SIZE, ChunkPlan, Design};
+use evcarbon_engine::stats::ExactDraws;
+
+use super::args::RunArgs;
+use super::error::CliError;
+use super::inputs::{load_config, parse_sampler};
+use super::progress::Reporter;
 use crate::config::Config;
-use crate::longrun::{
-    CheckpointPolicy, ConvergenceBlock, LongRun, LongRunError, RunIdentity, StopRule, Until,
-    checkpoint,
+use crate::driver::{
+    CheckpointError, CheckpointPolicy, ConvergenceBlock, Run, RunError, RunIdentity, StopRule,
+    Until, load_checkpoint,
 };
 use crate::output::{self, CHECKPOINT_FILE};
-use crate::sampling::CHUNK_SIZE;
-use crate::stats::ExactDraws;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
-use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 /// Set by SIGINT/SIGTERM: workers finish their chunks, a checkpoint is written.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Interval of the one-line progress logs when stderr is not a terminal.
-const LOG_EVERY: Duration = Duration::from_secs(30);
 
 pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
     let mut config = load_config(args.config.as_ref())?;
@@ -43,7 +42,7 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
     }
     // Fail before sampling (and before touching the output folder) on a design
     // this build cannot run.
-    crate::sampling::Design::new(
+    Design::new(
         config.run.sampler,
         config.run.seed,
         config.plan.n_variates(),
@@ -68,14 +67,12 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
     let checkpoint_path = out_dir.join(CHECKPOINT_FILE);
     let resume_from = if args.resume {
         output::prepare_resume_dir(&out_dir).map_err(|e| match e {
-            output::OutputError::Io { .. } => {
-                CliError::Checkpoint(crate::longrun::CheckpointError::Missing {
-                    path: checkpoint_path.clone(),
-                })
-            }
+            output::OutputError::Io { .. } => CliError::Checkpoint(CheckpointError::Missing {
+                path: checkpoint_path.clone(),
+            }),
             other => other.into(),
         })?;
-        Some(checkpoint::load(&checkpoint_path, &identity)?)
+        Some(load_checkpoint(&checkpoint_path, &identity)?)
     } else {
         output::prepare_output_dir(&out_dir, args.force)?;
         None
@@ -93,7 +90,7 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
     let progress = |n| reporter.add(n);
     let on_block = |b: &ConvergenceBlock| reporter.block(b);
     let on_checkpoint = |draws| reporter.checkpoint(draws);
-    let long_run = LongRun {
+    let run = Run {
         config: &config,
         threads,
         rule: rule.clone(),
@@ -105,14 +102,14 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
         on_block: Some(&on_block),
         on_checkpoint: Some(&on_checkpoint),
     };
-    let results = match crate::pipeline::run_long(long_run) {
+    let results = match run.execute() {
         Ok(results) => results,
         Err(e) => {
             reporter.finish();
             return Err(match e {
-                LongRunError::Sampler(e) => e.into(),
-                LongRunError::Checkpoint(e) => e.into(),
-                LongRunError::Interrupted {
+                RunError::Sampler(e) => e.into(),
+                RunError::Checkpoint(e) => e.into(),
+                RunError::Interrupted {
                     draws_done,
                     checkpoint,
                 } => CliError::Interrupted(interrupted_message(
@@ -197,13 +194,13 @@ fn exact_storage(config: &Config, max_memory: &str) -> Result<ExactDraws, CliErr
             human_bytes(limit as u128)
         )));
     }
-    let chunks = crate::sampling::ChunkPlan { draws }.n_chunks();
+    let chunks = ChunkPlan { draws }.n_chunks();
     Ok(ExactDraws::new(series, chunks))
 }
 
 /// Parses `4G`, `512M`, `1.5G`, `100000` (bytes), `64K`, `1T`; binary units, an
 /// optional `i`/`iB`/`B` suffix is accepted.
-pub(crate) fn parse_size(text: &str) -> Option<u64> {
+pub(super) fn parse_size(text: &str) -> Option<u64> {
     let t = text.trim();
     let t = t
         .strip_suffix("iB")
@@ -303,118 +300,6 @@ fn shell_quote(word: &str) -> String {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-/// Progress output: an indicatif bar on a terminal, one-line logs every
-/// [`LOG_EVERY`] (and after each `--until` block and checkpoint) otherwise, nothing
-/// with `--quiet`.
-struct Reporter {
-    mode: Mode,
-    total: u64,
-    done: AtomicU64,
-    resumed: u64,
-    started: Instant,
-    last_log: Mutex<Instant>,
-}
-
-enum Mode {
-    Quiet,
-    Bar(ProgressBar),
-    Log,
-}
-
-impl Reporter {
-    fn new(quiet: bool, total: u64, resumed: u64) -> Reporter {
-        let mode = if quiet {
-            Mode::Quiet
-        } else if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template(
-                "{bar:30} {human_pos}/{human_len} draws  {rate}  ETA {eta}  {msg}",
-            )
-            .map(|style| {
-                style.with_key(
-                    "rate",
-                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{:.0} draws/s", state.per_sec());
-                    },
-                )
-            })
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar.set_position(resumed);
-            bar.reset_eta();
-            Mode::Bar(bar)
-        } else {
-            Mode::Log
-        };
-        let now = Instant::now();
-        Reporter {
-            mode,
-            total,
-            done: AtomicU64::new(resumed),
-            resumed,
-            started: now,
-            last_log: Mutex::new(now),
-        }
-    }
-
-    /// `n` more draws done (called from workers).
-    fn add(&self, n: u64) {
-        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
-        match &self.mode {
-            Mode::Quiet => {}
-            Mode::Bar(bar) => bar.inc(n),
-            Mode::Log => {
-                let Ok(mut last) = self.last_log.try_lock() else {
-                    return;
-                };
-                if last.elapsed() >= LOG_EVERY {
-                    *last = Instant::now();
-                    eprintln!("progress: {}", self.line(done));
-                }
-            }
-        }
-    }
-
-    fn line(&self, done: u64) -> String {
-        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
-        let rate = (done - self.resumed.min(done)) as f64 / secs;
-        let left = self.total.saturating_sub(done) as f64 / rate.max(1e-9);
-        format!(
-            "{done}/{} draws ({:.1} %), {rate:.0} draws/s, ETA {left:.0} s",
-            self.total,
-            100.0 * done as f64 / self.total.max(1) as f64
-        )
-    }
-
-    /// After each `--until` block.
-    fn block(&self, b: &ConvergenceBlock) {
-        let ratio = b.worst_ratio();
-        match &self.mode {
-            Mode::Quiet => {}
-            Mode::Bar(bar) => bar.set_message(format!("precision {ratio:.2} (stops at ≤ 1)")),
-            Mode::Log => eprintln!(
-                "block {}: {} draws, worst headline bound mcse/tolerance {ratio:.3} (stops at ≤ 1)",
-                b.block, b.draws
-            ),
-        }
-    }
-
-    /// After each checkpoint.
-    fn checkpoint(&self, draws: u64) {
-        match &self.mode {
-            Mode::Quiet => {}
-            Mode::Bar(_) => {}
-            Mode::Log => eprintln!("checkpoint: {draws} draws saved"),
-        }
-    }
-
-    fn finish(&self) {
-        if let Mode::Bar(bar) = &self.mode {
-            bar.finish_and_clear();
-        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! `evcarbon validate`: load, check, summarise; sample nothing.
 
-use super::{CliError, load_config};
+use super::error::CliError;
+use super::inputs::load_config;
 use crate::config::Config;
-use crate::model::{Headline, Level};
-use crate::sampling::Evaluator;
+use evcarbon_engine::sampling::Evaluator;
+use evcarbon_model::{Entity, Headline};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -23,10 +24,10 @@ fn summary(config: &Config) -> String {
     let _ = writeln!(
         s,
         "  {} provinces, {} cities ({} in advanced tiers), {} links",
-        net.count(Level::Province),
-        net.count(Level::City),
+        net.count(Entity::Province),
+        net.count(Entity::City),
         net.cities().iter().filter(|c| c.advanced).count(),
-        net.count(Level::Link)
+        net.count(Entity::Link)
     );
     let _ = writeln!(
         s,
@@ -49,7 +50,7 @@ fn summary(config: &Config) -> String {
         config.run.sampler.name(),
         levels.join(", ")
     );
-    let blocks = config.plan.copula().n_blocks();
+    let blocks = config.plan.correlated_blocks();
     if blocks > 0 {
         let _ = writeln!(s, "  {blocks} block(s) of rank-correlated variates");
     }

@@ -1,5 +1,5 @@
 //! `[[correlations]]` entries: rank correlations between pairs of parameters, realised
-//! by the Gaussian copula of [`crate::sampling::copula`] (see `docs/sampling.md`).
+//! by the engine's Gaussian copula ([`SamplingPlan::correlate`], `docs/sampling.md`).
 //!
 //! ```toml
 //! [[correlations]]
@@ -9,8 +9,8 @@
 
 use super::diagnostics::{Diagnostics, SourceText};
 use super::toml_read::{Section, kind_of, number};
-use crate::model::{Network, Param};
-use crate::sampling::{Copula, Correlation, SamplingPlan};
+use evcarbon_engine::sampling::{Correlation, SamplingPlan};
+use evcarbon_model::{Network, Param};
 use toml::de::DeValue;
 
 /// The entries that could be read, with the offset of each for later messages.
@@ -175,8 +175,8 @@ pub(super) fn install(
         return;
     }
     let list: Vec<Correlation> = raw.entries.iter().map(|(c, _)| c.clone()).collect();
-    match Copula::new(plan, network, &list) {
-        Ok(copula) => plan.set_copula(copula),
+    match plan.correlate(network, &list) {
+        Ok(()) => {}
         Err(errors) => {
             for e in errors {
                 let entries = e.entries();

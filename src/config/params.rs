@@ -1,16 +1,16 @@
 //! `[params.NAME]` blocks: distribution family, arguments (numbers or table columns)
 //! and scope, resolved into one validated distribution per entity.
 
-use super::DataTables;
+use super::data::DataTables;
 use super::diagnostics::{Diagnostics, SourceText};
 use super::tables::{NumericCache, Table};
 use super::toml_read::{Section, kind_of, number};
-use crate::model::{Level, Network, Param};
-use crate::sampling::plan::{PlanEntry, check_support};
-use crate::sampling::{Dist, DistSpec, Scope};
+use evcarbon_engine::sampling::{Dist, DistSpec, Scope};
+use evcarbon_engine::sampling::{PlanEntry, check_support};
+use evcarbon_model::{Entity, Network, Param};
 use toml::de::DeValue;
 
-/// A distribution argument as written: a number or a column of the level's table.
+/// A distribution argument as written: a number or a column of the table of the parameter's entities.
 #[derive(Clone, Debug)]
 enum Arg {
     Number(f64),
@@ -337,7 +337,7 @@ pub(super) fn resolve(
     let mut out = Vec::with_capacity(Param::ALL.len());
     let before = diags.len();
     for p in Param::ALL {
-        let n = network.count(p.level());
+        let n = network.count(p.entity());
         let resolved = match raw.params.iter().find(|r| r.param == p) {
             Some(r) => resolve_one(src, diags, r, network, data, &mut cache),
             // Optional extras default to 0; link parameters are moot without links.
@@ -357,7 +357,7 @@ pub(super) fn resolve(
                         format!("params.{}", p.name()),
                         format!(
                             "missing parameter ({} level, unit {}); add a [params.{}] block",
-                            p.level().name(),
+                            p.entity().name(),
                             p.unit(),
                             p.name()
                         ),
@@ -373,11 +373,11 @@ pub(super) fn resolve(
     (diags.len() == before && out.len() == Param::ALL.len()).then_some(out)
 }
 
-fn table_for(data: &DataTables, level: Level) -> (usize, Option<&Table>) {
-    match level {
-        Level::Province => (0, Some(&data.provinces)),
-        Level::City => (1, Some(&data.cities)),
-        Level::Link => (2, data.links.as_ref()),
+fn table_for(data: &DataTables, entity: Entity) -> (usize, Option<&Table>) {
+    match entity {
+        Entity::Province => (0, Some(&data.provinces)),
+        Entity::City => (1, Some(&data.cities)),
+        Entity::Link => (2, data.links.as_ref()),
     }
 }
 
@@ -393,15 +393,15 @@ fn resolve_one(
     let place = format!("params.{}", p.name());
     let scope = match &r.scope {
         None => Some(Scope::Own),
-        Some((name, at)) => Scope::for_level(name, p.level()).or_else(|| {
+        Some((name, at)) => Scope::for_entity(name, p.entity()).or_else(|| {
             diags.at_offset(
                 src,
                 *at,
                 format!("{place}.scope"),
                 format!(
                     "`{name}` is not a valid scope for a {}-level parameter; valid: {}",
-                    p.level().name(),
-                    Scope::names_for(p.level()).join(", ")
+                    p.entity().name(),
+                    Scope::names_for(p.entity()).join(", ")
                 ),
             );
             None
@@ -419,7 +419,7 @@ fn resolve_one(
             Err(msg) => errors.push((e, msg)),
         }
     }
-    let (_, table) = table_for(data, p.level());
+    let (_, table) = table_for(data, p.entity());
     report_entity_errors(
         src,
         diags,
@@ -432,7 +432,7 @@ fn resolve_one(
     errors.is_empty().then_some((scope, dists, checked))
 }
 
-/// Resolves a distribution's arguments for every entity of `param`'s level and
+/// Resolves a distribution's arguments for every entity of `param`'s entity kind and
 /// validates each distribution; problems are reported per row.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn resolve_dists(
@@ -446,8 +446,8 @@ pub(super) fn resolve_dists(
     data: &DataTables,
     cache: &mut NumericCache,
 ) -> Option<Vec<Dist>> {
-    let n = network.count(p.level());
-    let (table_key, table) = table_for(data, p.level());
+    let n = network.count(p.entity());
+    let (table_key, table) = table_for(data, p.entity());
     // Resolve each argument to one value per entity.
     let mut columns: Vec<(&'static str, Vec<f64>)> = Vec::new();
     let mut ok = true;
@@ -479,7 +479,7 @@ pub(super) fn resolve_dists(
                         format!("{place}.{key}"),
                         format!(
                             "refers to column `{col}` but [data] names no {} table",
-                            p.level().name()
+                            p.entity().name()
                         ),
                     );
                     ok = false;

@@ -11,14 +11,14 @@
 //! # or replace the distribution: dist = "normal", mean = …, sd = …
 //! ```
 
-use super::DataTables;
+use super::data::DataTables;
 use super::diagnostics::{Diagnostics, SourceText};
 use super::params::{read_dist, resolve_dists};
 use super::tables::NumericCache;
 use super::toml_read::{Section, kind_of, number};
-use crate::model::{Level, Network, Param};
-use crate::sampling::plan::Change;
-use crate::sampling::{SamplingPlan, Scenario};
+use evcarbon_engine::sampling::Change;
+use evcarbon_engine::sampling::{SamplingPlan, Scenario};
+use evcarbon_model::{Entity, Network, Param};
 use toml::de::DeValue;
 
 const CHANGE_KEYS: &[&str] = &["param", "provinces", "cities", "links", "scale", "shift"];
@@ -223,7 +223,7 @@ fn read_change(
     Some(vec![(param, entities, change)])
 }
 
-/// The entities a change applies to: all of the parameter's level, or those named.
+/// The entities a change applies to: all of the parameter's entities, or those named.
 fn select_entities(
     src: &SourceText,
     diags: &mut Diagnostics,
@@ -231,11 +231,11 @@ fn select_entities(
     param: Param,
     network: &Network,
 ) -> Option<Vec<usize>> {
-    let level = param.level();
-    let allowed: &[&str] = match level {
-        Level::Province => &["provinces"],
-        Level::City => &["provinces", "cities"],
-        Level::Link => &["provinces", "links"],
+    let entity = param.entity();
+    let allowed: &[&str] = match entity {
+        Entity::Province => &["provinces"],
+        Entity::City => &["provinces", "cities"],
+        Entity::Link => &["provinces", "links"],
     };
     for key in ["provinces", "cities", "links"] {
         if c.get(key).is_some() && !allowed.contains(&key) {
@@ -246,7 +246,7 @@ fn select_entities(
                 format!(
                     "`{}` is a {}-level parameter; select with {}",
                     param.name(),
-                    level.name(),
+                    entity.name(),
                     allowed.join(" or ")
                 ),
             );
@@ -275,20 +275,20 @@ fn select_entities(
         })?),
         None => None,
     };
-    let n = network.count(level);
+    let n = network.count(entity);
     if provinces.is_none() && cities.is_none() && links.is_none() {
         return Some((0..n).collect());
     }
     let chosen: Vec<usize> = (0..n)
-        .filter(|&e| match level {
-            Level::Province => provinces.as_ref().is_some_and(|ps| ps.contains(&e)),
-            Level::City => {
+        .filter(|&e| match entity {
+            Entity::Province => provinces.as_ref().is_some_and(|ps| ps.contains(&e)),
+            Entity::City => {
                 provinces
                     .as_ref()
                     .is_some_and(|ps| ps.contains(&network.cities()[e].province))
                     || cities.as_ref().is_some_and(|cs| cs.contains(&e))
             }
-            Level::Link => {
+            Entity::Link => {
                 provinces
                     .as_ref()
                     .is_some_and(|ps| ps.contains(&network.links()[e].from))
@@ -301,7 +301,7 @@ fn select_entities(
             src,
             c.offset,
             c.path.clone(),
-            format!("selects no {} of `{}`", level.name(), param.name()),
+            format!("selects no {} of `{}`", entity.name(), param.name()),
         );
         return None;
     }

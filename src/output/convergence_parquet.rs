@@ -17,23 +17,14 @@
 
 use std::path::Path;
 
+use super::error::OutputError;
+use super::format::OutputFile;
+use super::names::CONVERGENCE_FILE;
 use super::parquet_common::TableBuilder;
-use super::{CONVERGENCE_FILE, OutputError, OutputFile, RunResults};
+use super::rows::RunResults;
 
 /// Writer of `convergence.parquet`.
 pub(super) struct ConvergenceParquet;
-
-struct Row<'a> {
-    block: u64,
-    draws: u64,
-    metric: &'a str,
-    unit: &'a str,
-    statistic: &'a str,
-    value: f64,
-    mcse: Option<f64>,
-    tolerance: Option<f64>,
-    precision_met: bool,
-}
 
 impl OutputFile for ConvergenceParquet {
     fn file_name(&self) -> &'static str {
@@ -41,32 +32,7 @@ impl OutputFile for ConvergenceParquet {
     }
 
     fn render(&self, results: &RunResults, path: &Path) -> Result<Vec<u8>, OutputError> {
-        let mut rows = Vec::new();
-        for b in &results.convergence {
-            for m in &b.metrics {
-                let row = |statistic, value, mcse, tolerance| Row {
-                    block: b.block,
-                    draws: b.draws,
-                    metric: &m.metric,
-                    unit: &m.unit,
-                    statistic,
-                    value,
-                    mcse,
-                    tolerance,
-                    precision_met: b.precision_met,
-                };
-                rows.push(row("mean", m.mean, Some(m.mean_mcse), None));
-                rows.push(row("sd", m.sd, None, None));
-                for bound in &m.bounds {
-                    rows.push(row(
-                        &bound.name,
-                        bound.value,
-                        Some(bound.mcse),
-                        Some(bound.tolerance),
-                    ));
-                }
-            }
-        }
+        let rows = &results.convergence;
         let row_key = |i: usize| {
             format!(
                 "row {i} (block={}, metric={:?}, statistic={:?})",
@@ -76,9 +42,9 @@ impl OutputFile for ConvergenceParquet {
         let mut table = TableBuilder::new(path, rows.len(), &row_key);
         table.uint64("block", rows.iter().map(|r| r.block));
         table.uint64("draws", rows.iter().map(|r| r.draws));
-        table.utf8("metric", rows.iter().map(|r| r.metric));
-        table.utf8("unit", rows.iter().map(|r| r.unit));
-        table.utf8("statistic", rows.iter().map(|r| r.statistic));
+        table.utf8("metric", rows.iter().map(|r| r.metric.as_str()));
+        table.utf8("unit", rows.iter().map(|r| r.unit.as_str()));
+        table.utf8("statistic", rows.iter().map(|r| r.statistic.as_str()));
         table.float64("value", rows.iter().map(|r| r.value))?;
         table.nullable_float64("mcse", rows.iter().map(|r| r.mcse))?;
         table.nullable_float64("tolerance", rows.iter().map(|r| r.tolerance))?;

@@ -2,8 +2,11 @@
 
 use std::path::Path;
 
+use super::error::OutputError;
+use super::format::OutputFile;
+use super::names::HEADLINE_FILE;
 use super::parquet_common::TableBuilder;
-use super::{HEADLINE_FILE, OutputError, OutputFile, RunResults};
+use super::rows::RunResults;
 
 /// Writer of `headline_intervals.parquet`.
 pub(super) struct HeadlineParquet;

@@ -4,11 +4,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::parquet_common::check_provenance;
-use super::{
-    CITY_FILE, CONVERGENCE_FILE, HEADLINE_FILE, MANIFEST_FILE, OutputError, OutputFile,
-    PROVINCE_FILE, RunResults, SCENARIO_FILE,
+use super::error::OutputError;
+use super::format::OutputFile;
+use super::names::{
+    CITY_FILE, CONVERGENCE_FILE, HEADLINE_FILE, MANIFEST_FILE, PROVINCE_FILE, SCENARIO_FILE,
 };
+use super::parquet_common::check_provenance;
+use super::rows::RunResults;
 
 /// Writer of `manifest.json`.
 pub(super) struct Manifest;
@@ -100,7 +102,7 @@ impl OutputFile for Manifest {
                 rel: u.rel,
                 min_draws: u.min_draws,
                 max_draws: u.max_draws,
-                check_every_draws: u.block_draws,
+                check_every_draws: u.check_every_draws,
                 rule: "after each block (once draws >= min_draws): stop when mcse(bound) <= rel * max(|bound|, sd) \
                        for every interval bound of every headline metric",
             }),

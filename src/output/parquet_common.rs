@@ -12,8 +12,10 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
-use super::{OutputError, Provenance, level_label};
-use crate::stats::Summary;
+use super::error::OutputError;
+use super::rows::Provenance;
+use evcarbon_engine::stats::Summary;
+use evcarbon_engine::stats::level_label;
 
 /// Prefix of every key-value metadata key we write.
 pub(super) const METADATA_PREFIX: &str = "evcarbon.";

@@ -2,8 +2,11 @@
 
 use std::path::Path;
 
+use super::error::OutputError;
+use super::format::OutputFile;
+use super::names::PROVINCE_FILE;
 use super::parquet_common::TableBuilder;
-use super::{OutputError, OutputFile, PROVINCE_FILE, RunResults};
+use super::rows::RunResults;
 
 /// Writer of `province_intervals.parquet`.
 pub(super) struct ProvinceParquet;

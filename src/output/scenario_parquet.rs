@@ -3,8 +3,11 @@
 
 use std::path::Path;
 
+use super::error::OutputError;
+use super::format::OutputFile;
+use super::names::SCENARIO_FILE;
 use super::parquet_common::TableBuilder;
-use super::{OutputError, OutputFile, RunResults, SCENARIO_FILE};
+use super::rows::RunResults;
 
 /// Writer of `scenario_deltas.parquet`.
 pub(super) struct ScenarioParquet;
@@ -21,14 +24,14 @@ impl OutputFile for ScenarioParquet {
             format!(
                 "row {i} (scenario={:?}, level={:?}, id={:?}, metric={:?})",
                 r.scenario,
-                r.level,
+                r.row_kind,
                 r.city_id.as_deref().or(r.province.as_deref()),
                 r.metric
             )
         };
         let mut table = TableBuilder::new(path, rows.len(), &row_key);
         table.utf8("scenario", rows.iter().map(|r| r.scenario.as_str()));
-        table.utf8("level", rows.iter().map(|r| r.level));
+        table.utf8("level", rows.iter().map(|r| r.row_kind));
         table.nullable_utf8("city_id", rows.iter().map(|r| r.city_id.as_deref()));
         table.nullable_utf8("city", rows.iter().map(|r| r.city.as_deref()));
         table.nullable_utf8("province", rows.iter().map(|r| r.province.as_deref()));

@@ -1,0 +1,83 @@
+//! The command line's syntax: subcommands, arguments and their help.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::driver::DEFAULT_BLOCK_DRAWS;
+
+/// Monte Carlo intervals for the CO2 that Chinese cities' electric cars shift to the
+/// provinces and cities that generate their electricity.
+#[derive(Debug, Parser)]
+#[command(name = "evcarbon", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub(super) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(super) enum Command {
+    /// Sample the config and write interval tables (Parquet) and a manifest.
+    Run(RunArgs),
+    /// Check a config and its tables without sampling; print a short summary.
+    Validate {
+        /// Config file (default: the built-in default config).
+        config: Option<PathBuf>,
+    },
+}
+
+/// Arguments of `evcarbon run`.
+#[derive(Debug, clap::Args)]
+pub(super) struct RunArgs {
+    /// Config file (default: the built-in default config).
+    pub(super) config: Option<PathBuf>,
+    /// Number of draws (overrides run.draws).
+    #[arg(long, value_name = "N")]
+    pub(super) draws: Option<u64>,
+    /// Seed (overrides run.seed).
+    #[arg(long, value_name = "S")]
+    pub(super) seed: Option<u64>,
+    /// Sampling design (overrides run.sampler).
+    #[arg(long, value_parser = ["mc", "lhs", "sobol"])]
+    pub(super) sampler: Option<String>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_name = "T")]
+    pub(super) threads: Option<usize>,
+    /// Output folder (default: results/<run.name>/).
+    #[arg(long, value_name = "DIR")]
+    pub(super) out: Option<PathBuf>,
+    /// Replace the outputs of an earlier run in the output folder.
+    #[arg(long)]
+    pub(super) force: bool,
+    /// No progress output (by default: a progress bar on a terminal, a one-line
+    /// progress log every 30 s otherwise).
+    #[arg(long)]
+    pub(super) quiet: bool,
+    /// Keep drawing blocks until every headline interval bound has a Monte Carlo
+    /// standard error ≤ REL × max(|bound|, sd); --draws (or run.draws) is then the
+    /// minimum. See docs/long-runs.md.
+    #[arg(long, value_name = "REL")]
+    pub(super) until: Option<f64>,
+    /// With --until: stop at N draws even if the precision is not reached
+    /// (default: 100 × the minimum).
+    #[arg(long, value_name = "N", requires = "until")]
+    pub(super) max_draws: Option<u64>,
+    /// With --until: draws per block, i.e. how often the precision is checked
+    /// (a multiple of 1024).
+    #[arg(long, value_name = "N", requires = "until", default_value_t = DEFAULT_BLOCK_DRAWS)]
+    pub(super) check_every: u64,
+    /// Seconds between checkpoints of the run's state (0: only on interrupt).
+    #[arg(long, value_name = "S", default_value_t = 60)]
+    pub(super) checkpoint_secs: u64,
+    /// Continue the interrupted run whose checkpoint is in the output folder
+    /// (same command otherwise).
+    #[arg(long, conflicts_with = "force")]
+    pub(super) resume: bool,
+    /// Keep every draw and report exact quantiles (memory: draws × series × 8 bytes).
+    #[arg(long, conflicts_with_all = ["until", "resume"])]
+    pub(super) exact: bool,
+    /// Largest memory --exact may use, e.g. 512M, 4G (binary units).
+    #[arg(long, value_name = "SIZE", default_value = "4G", requires = "exact")]
+    pub(super) max_memory: String,
+}

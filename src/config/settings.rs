@@ -1,0 +1,47 @@
+//! A loaded, validated configuration.
+
+use evcarbon_engine::sampling::{SamplerKind, SamplingPlan, Scenario};
+use evcarbon_model::Model;
+
+/// Run settings from `[run]`, possibly overridden on the command line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSettings {
+    /// Output folder name under `results/`.
+    pub name: String,
+    /// Number of draws (≥ 1).
+    pub draws: u64,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Sampling design.
+    pub sampler: SamplerKind,
+    /// Central interval levels, each in (0, 1), distinct.
+    pub levels: Vec<f64>,
+}
+
+/// A data table's identity for provenance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputFile {
+    /// Path as shown to the user.
+    pub path: String,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+}
+
+/// A loaded, validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The config file.
+    pub file: InputFile,
+    /// The data tables, in the order provinces, cities, links.
+    pub tables: Vec<InputFile>,
+    /// Run settings.
+    pub run: RunSettings,
+    /// Tiers counted as advanced.
+    pub advanced_tiers: Vec<String>,
+    /// The attribution model over the network.
+    pub model: Model,
+    /// Distributions, variate numbering and rank correlations (`[[correlations]]`).
+    pub plan: SamplingPlan,
+    /// Scenarios evaluated on the same draws as the baseline.
+    pub scenarios: Vec<Scenario>,
+}

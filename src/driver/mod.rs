@@ -1,0 +1,22 @@
+//! The run driver: samples a validated config until its stop rule holds, with
+//! checkpoints, resume, interrupts and convergence records, and turns the
+//! aggregate into the result tables that [`crate::output`] writes.
+//!
+//! A fixed number of draws and `--until` are two [`StopRule`]s of one loop
+//! ([`Run::run`]); [`Run::execute`] adds the result tables.
+
+mod checkpoint;
+mod convergence;
+mod run;
+mod stop;
+mod tables;
+
+pub use checkpoint::{
+    Checkpoint, CheckpointError, FORMAT as CHECKPOINT_FORMAT,
+    FORMAT_VERSION as CHECKPOINT_FORMAT_VERSION, RunIdentity, load as load_checkpoint,
+    write as write_checkpoint,
+};
+pub use convergence::{BoundConvergence, ConvergenceBlock, MetricConvergence};
+pub use run::{CheckpointPolicy, Outcome, Run, RunError, sampler_run, thresholds};
+pub use stop::{DEFAULT_BLOCK_DRAWS, StopReason, StopRule, Until};
+pub use tables::{EXACT_QUANTILE_METHOD, QUANTILE_METHOD, results};

@@ -1,0 +1,211 @@
+//! The result tables of a finished run: one row per (city, metric), (province,
+//! metric), headline and scenario delta, with the run's provenance.
+
+use evcarbon_engine::sampling::CHUNK_SIZE;
+use evcarbon_engine::stats::{Accumulator, DEFAULT_RELATIVE_ACCURACY, Summary};
+use evcarbon_model::{City, CityMetric, Headline, ProvinceMetric};
+
+use crate::config::Config;
+use crate::output::{
+    CityRow, ConvergenceRow, HeadlineRow, Provenance, ProvinceRow, RunInfo, RunResults,
+    ScenarioDeltaRow, Telemetry,
+};
+
+/// How the quantiles are defined and estimated, for the manifest.
+pub const QUANTILE_METHOD: &str = "inverted empirical CDF (Hyndman-Fan type 1: the ceil(q*n)-th smallest draw), \
+     estimated from a mergeable DDSketch-style log-bucket sketch, clamped to the exact min and max; \
+     bounds_mcse by the binomial order-statistic method";
+
+/// How exact quantiles are defined and computed (`--exact`), for the manifest.
+pub const EXACT_QUANTILE_METHOD: &str = "inverted empirical CDF (Hyndman-Fan type 1: the ceil(q*n)-th smallest draw), \
+     exact: computed from every draw kept in memory (--exact); \
+     bounds_mcse by the binomial order-statistic method on exact order statistics";
+
+/// Builds the output tables of a finished run; `exact` (one summary per series,
+/// from [`ExactDraws::summaries`](evcarbon_engine::stats::ExactDraws::summaries))
+/// replaces the sketch summaries when given.
+pub fn results(
+    config: &Config,
+    acc: &Accumulator,
+    exact: Option<&[Summary]>,
+    telemetry: Telemetry,
+    run_info: RunInfo,
+    convergence: Vec<ConvergenceRow>,
+) -> RunResults {
+    let net = config.model.network();
+    let layout = config.model.layout();
+    let levels = &config.run.levels;
+    let summary = |i: usize| match exact {
+        Some(s) => s[i].clone(),
+        None => acc.summary(i, levels),
+    };
+    let mut cities = Vec::with_capacity(net.cities().len() * CityMetric::ALL.len());
+    for (c, city) in net.cities().iter().enumerate() {
+        for m in CityMetric::ALL {
+            cities.push(CityRow {
+                city_id: city.id.clone(),
+                city: city.name.clone(),
+                province: net.provinces()[city.province].id.clone(),
+                tier: city.tier.clone(),
+                metric: m.name(),
+                unit: m.unit(),
+                summary: summary(layout.city(m, c)),
+            });
+        }
+    }
+    let mut provinces = Vec::new();
+    for (p, province) in net.provinces().iter().enumerate() {
+        for m in ProvinceMetric::ALL {
+            provinces.push(ProvinceRow {
+                province: province.id.clone(),
+                metric: m.name(),
+                unit: m.unit(),
+                summary: summary(layout.province(m, p)),
+            });
+        }
+    }
+    let mut threshold = 0;
+    let headlines = layout
+        .headlines()
+        .iter()
+        .enumerate()
+        .map(|(k, h)| {
+            let p_ge_reported = h.reported().map(|_| {
+                threshold += 1;
+                acc.share_at_or_above(threshold - 1)
+            });
+            HeadlineRow {
+                metric: h.name(),
+                unit: h.unit(),
+                description: h.description(),
+                reported: h.reported(),
+                summary: summary(layout.headline(k)),
+                p_ge_reported,
+            }
+        })
+        .collect();
+    let excluded_headlines: Vec<(String, String)> = Headline::ALL
+        .into_iter()
+        .filter(|h| !layout.headlines().contains(h))
+        .map(|h| {
+            let reason = format!(
+                "no city has a tier listed in accounting.advanced_tiers ({:?})",
+                config.advanced_tiers
+            );
+            (h.name().to_string(), reason)
+        })
+        .collect();
+    RunResults {
+        provenance: provenance(config, acc, exact.is_some()),
+        telemetry,
+        cities,
+        provinces,
+        headlines,
+        excluded_headlines,
+        run_info,
+        convergence,
+        scenario_deltas: scenario_deltas(config, &summary),
+    }
+}
+
+/// Rows of scenario − baseline: the scenario's block of series follows the baseline's.
+fn scenario_deltas(config: &Config, summary: &dyn Fn(usize) -> Summary) -> Vec<ScenarioDeltaRow> {
+    let net = config.model.network();
+    let layout = config.model.layout();
+    let mut rows = Vec::new();
+    for (s, scenario) in config.scenarios.iter().enumerate() {
+        let offset = layout.len() * (s + 1);
+        let row =
+            |row_kind, city: Option<&City>, province: Option<&str>, metric, unit, series: usize| {
+                ScenarioDeltaRow {
+                    scenario: scenario.name.clone(),
+                    row_kind,
+                    city_id: city.map(|c| c.id.clone()),
+                    city: city.map(|c| c.name.clone()),
+                    province: province.map(str::to_string),
+                    tier: city.map(|c| c.tier.clone()),
+                    metric,
+                    unit,
+                    summary: summary(offset + series),
+                }
+            };
+        for (c, city) in net.cities().iter().enumerate() {
+            let province = net.provinces()[city.province].id.as_str();
+            for m in CityMetric::ALL {
+                rows.push(row(
+                    "city",
+                    Some(city),
+                    Some(province),
+                    m.name(),
+                    m.unit(),
+                    layout.city(m, c),
+                ));
+            }
+        }
+        for (p, province) in net.provinces().iter().enumerate() {
+            for m in ProvinceMetric::ALL {
+                rows.push(row(
+                    "province",
+                    None,
+                    Some(&province.id),
+                    m.name(),
+                    m.unit(),
+                    layout.province(m, p),
+                ));
+            }
+        }
+        for (k, h) in layout.headlines().iter().enumerate() {
+            rows.push(row(
+                "headline",
+                None,
+                None,
+                h.name(),
+                h.unit(),
+                layout.headline(k),
+            ));
+        }
+    }
+    rows
+}
+
+fn provenance(config: &Config, acc: &Accumulator, exact: bool) -> Provenance {
+    let mut notes: Vec<String> = config
+        .tables
+        .iter()
+        .map(|t| format!("data table {} sha256 {}", t.path, t.sha256))
+        .collect();
+    notes.push(format!(
+        "{} independent uniform variates per draw; mcse assumes independent draws",
+        config.plan.n_variates()
+    ));
+    if acc.any_sketch_collapsed() && !exact {
+        notes.push(
+            "a quantile sketch hit its bucket cap: quantiles of values with tiny magnitudes (far below the largest) \
+             are less accurate than stated"
+                .to_string(),
+        );
+    }
+    Provenance {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        config_path: config.file.path.clone(),
+        config_sha256: config.file.sha256.clone(),
+        seed: config.run.seed,
+        draws: acc.draws(),
+        sampler: config.run.sampler.name().to_string(),
+        levels: config.run.levels.clone(),
+        quantile_method: if exact {
+            EXACT_QUANTILE_METHOD
+        } else {
+            QUANTILE_METHOD
+        }
+        .to_string(),
+        quantile_relative_accuracy: if exact {
+            0.0
+        } else {
+            DEFAULT_RELATIVE_ACCURACY
+        },
+        rng: config.run.sampler.rng_description().to_string(),
+        chunk_size: CHUNK_SIZE,
+        notes,
+    }
+}

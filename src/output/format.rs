@@ -1,0 +1,14 @@
+//! The trait behind every output file format.
+
+use std::path::Path;
+
+use super::error::OutputError;
+use super::rows::RunResults;
+
+/// One output file format.
+pub(super) trait OutputFile {
+    /// Final file name inside the output folder.
+    fn file_name(&self) -> &'static str;
+    /// Checks the rows and encodes the whole file; `path` is used in error messages only.
+    fn render(&self, results: &RunResults, path: &Path) -> Result<Vec<u8>, OutputError>;
+}
