@@ -523,14 +523,15 @@ const CASES: &[Case] = &[
         expect: &["example.toml:", "scenarios.cleaner_north", "physical range"],
     },
     Case {
-        name: "scenario: random replacement of a fixed parameter",
+        name: "scenario: a source intensity where no link has its own",
         file: "example.toml",
         from: "param = \"gen_intensity\"\nprovinces = [\"North\"]\nscale = 0.7",
-        to: "param = \"ev_extra_g_per_km\"\ndist = \"uniform\"\nmin = 0.0\nmax = 5.0",
+        to: "param = \"link_intensity\"\nscale = 0.5",
         expect: &[
             "example.toml:",
             "scenarios.cleaner_north",
-            "fixed in the baseline",
+            "selects no link with a `link_intensity` of its own",
+            "change `gen_intensity` instead",
         ],
     },
     Case {

@@ -125,10 +125,13 @@ fn central_values_reproduce_the_published_provincial_factors() {
             continue;
         };
         let model = out[layout.province(ProvinceMetric::ConsumptionIntensity, p)];
-        // Calibrated at central values: medians of skewed inputs differ slightly from
-        // the means used in the calibration, hence 1 g/kWh rather than 0.
+        // Calibrated at the tables' central values (means); the engine's central
+        // values are medians, which differ for the lognormal city energies and for
+        // the source intensities of hydro and nuclear cities, normals truncated at
+        // 0 (a median of 0.67 sd where the table says 0): up to 4.2 g/kWh (Fujian,
+        // 1 %) on the bundled tables, hence 5 rather than 0.
         assert!(
-            (model - factor).abs() < 1.0,
+            (model - factor).abs() < 5.0,
             "{}: model {model:.1} vs published {factor:.1}",
             province.id
         );
@@ -136,11 +139,20 @@ fn central_values_reproduce_the_published_provincial_factors() {
 }
 
 /// The sampler's shortcuts (twins, a shared normal score per variate) give every
-/// entity exactly the value of its own distribution's quantile at its own variate.
+/// entity exactly the value of its own distribution's quantile at its own variate
+/// (for a parameter with a `province_share`, at its score mixed with its
+/// province's: `√w·Φ⁻¹(u_province) + √(1−w)·Φ⁻¹(u)`).
 #[test]
 fn sampled_values_equal_each_entitys_own_quantile_bit_for_bit() {
-    use evcarbon_engine::sampling::{Design, SamplerKind};
+    use evcarbon_engine::sampling::{Design, Dist, DistSpec, SamplerKind};
     use evcarbon_model::ParamValues;
+    let standard_normal = Dist::new(DistSpec::Normal {
+        mean: 0.0,
+        sd: 1.0,
+        min: None,
+        max: None,
+    })
+    .unwrap();
     let config =
         evcarbon::config::load(&dataset().join("china-285.toml")).expect("default config is valid");
     let (plan, net) = (&config.plan, config.model.network());
@@ -153,7 +165,14 @@ fn sampled_values_equal_each_entitys_own_quantile_bit_for_bit() {
         plan.apply(net, &u, &mut values).unwrap();
         for p in plan.params() {
             for (e, (d, &v)) in p.dists().iter().zip(p.variate_of()).enumerate() {
-                let own = d.quantile(u[v as usize]);
+                let own = match p.shared_score() {
+                    Some((common, own, province_variate)) => {
+                        let z_province = standard_normal.quantile(u[province_variate[e] as usize]);
+                        let z = common * z_province + own * standard_normal.quantile(u[v as usize]);
+                        d.quantile_from_z(z)
+                    }
+                    None => d.quantile(u[v as usize]),
+                };
                 let got = values.get(p.param())[e];
                 assert_eq!(
                     got.to_bits(),

@@ -184,3 +184,148 @@ scale = 1.0
     assert!(deltas(&together, north).iter().flatten().any(|&x| x != 0));
     assert_ne!(deltas(&together, north), deltas(&together, lossier));
 }
+
+/// The `value` column of every row of `batch`, keyed by (level, city_id or
+/// province, metric), with the summary's columns.
+fn delta_rows(batch: &RecordBatch, scenario: &str) -> Vec<(String, String, Vec<f64>)> {
+    let col = |name: &str| -> &StringArray {
+        batch
+            .column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref()
+            .unwrap()
+    };
+    let (scenarios, levels, metrics) = (col("scenario"), col("level"), col("metric"));
+    let numbers: Vec<&Float64Array> = ["mean", "sd", "median", "lo95", "hi95"]
+        .iter()
+        .map(|c| {
+            batch
+                .column_by_name(c)
+                .unwrap()
+                .as_any()
+                .downcast_ref()
+                .unwrap()
+        })
+        .collect();
+    (0..batch.num_rows())
+        .filter(|&r| scenarios.value(r) == scenario)
+        .map(|r| {
+            (
+                levels.value(r).to_string(),
+                metrics.value(r).to_string(),
+                numbers.iter().map(|c| c.value(r)).collect(),
+            )
+        })
+        .collect()
+}
+
+/// Runs the example, then the example with one more scenario, `name` (`body`: the
+/// TOML of `[scenarios.NAME]`), checks that the baseline's data did not move, and
+/// returns the new scenario's delta rows.
+fn rows_with_scenario(dir: &Path, name: &str, body: &str) -> Vec<(String, String, Vec<f64>)> {
+    run(dir, "example.toml", "plain", "5");
+    let block = format!("[scenarios.{name}]\n{body}\n\n[scenarios.cleaner_north]");
+    edit(dir, "example.toml", "[scenarios.cleaner_north]", &block);
+    run(dir, "example.toml", name, "5");
+    same_baseline(dir, name, "plain");
+    delta_rows(&read(&dir.join(name).join("scenario_deltas.parquet")), name)
+}
+
+/// The baseline's tables of `out` hold the same data, to the bit, as those of
+/// `other` (their files differ only in the provenance metadata: the config's
+/// hash).
+fn same_baseline(dir: &Path, out: &str, other: &str) {
+    for file in [
+        "city_intervals.parquet",
+        "province_intervals.parquet",
+        "headline_intervals.parquet",
+    ] {
+        let (a, b) = (
+            read(&dir.join(out).join(file)),
+            read(&dir.join(other).join(file)),
+        );
+        assert_eq!(a.num_rows(), b.num_rows(), "{file}");
+        for (name, (x, y)) in a
+            .schema()
+            .fields()
+            .iter()
+            .zip(a.columns().iter().zip(b.columns()))
+        {
+            assert!(
+                x.to_data() == y.to_data(),
+                "{file}, column {}: differs between {out} and {other}",
+                name.name()
+            );
+        }
+    }
+}
+
+/// A scenario that changes only the accounting (tank-to-wheel) leaves the
+/// baseline byte-identical and moves only what depends on the gasoline car: its
+/// gCO2/km, the EV/gasoline ratio and the indicators and headlines built on it.
+#[test]
+fn an_accounting_scenario_moves_only_the_vehicle_comparison() {
+    let dir = example_copy();
+    let rows = rows_with_scenario(
+        dir.path(),
+        "ttw",
+        "description = \"tank to wheel\"\naccounting = { ice_basis = \"ttw\" }",
+    );
+    let vehicle = [
+        "ice_g_per_km",
+        "ev_ice_ratio",
+        "ev_worse_than_ice",
+        "max_ev_penalty",
+        "ev_worse_city_share",
+    ];
+    assert!(!rows.is_empty());
+    let mut moved = Vec::new();
+    for (level, metric, numbers) in &rows {
+        let nonzero = numbers.iter().any(|&x| x != 0.0);
+        if nonzero {
+            moved.push(metric.clone());
+        }
+        assert!(
+            !nonzero || vehicle.contains(&metric.as_str()),
+            "{level} {metric} moved under tank-to-wheel: {numbers:?}"
+        );
+    }
+    for m in ["ice_g_per_km", "ev_ice_ratio", "max_ev_penalty"] {
+        assert!(moved.iter().any(|x| x == m), "{m} did not move");
+    }
+    // Without the well-to-tank uplift the gasoline car emits less: the EV looks worse.
+    let penalty = rows
+        .iter()
+        .find(|(level, metric, _)| level == "headline" && metric == "max_ev_penalty")
+        .expect("a max_ev_penalty row");
+    assert!(penalty.2[0] > 0.0, "mean delta {}", penalty.2[0]);
+}
+
+/// A scenario may make random a parameter the baseline leaves out (the EV's
+/// vehicle-cycle extra, 0 in the baseline): its variates come from a stream of
+/// their own, so the baseline stays byte-identical, and the scenario's EVs emit
+/// more per km by the extra's mean.
+#[test]
+fn a_scenario_can_draw_a_parameter_the_baseline_leaves_out() {
+    let dir = example_copy();
+    let rows = rows_with_scenario(
+        dir.path(),
+        "battery",
+        "description = \"battery manufacture\"\n[[scenarios.battery.changes]]\n\
+         param = \"ev_extra_g_per_km\"\ndist = \"uniform\"\nmin = 20.0\nmax = 40.0",
+    );
+    let ev = rows
+        .iter()
+        .find(|(level, metric, _)| level == "city" && metric == "ev_g_per_km")
+        .expect("an ev_g_per_km row");
+    // One global draw of U(20, 40): the mean delta is about 30 and it varies.
+    assert!((ev.2[0] - 30.0).abs() < 0.5, "mean delta {}", ev.2[0]);
+    assert!(ev.2[1] > 5.0, "sd {}", ev.2[1]);
+    // The charging energy and import shares do not depend on it.
+    for (level, metric, numbers) in &rows {
+        if ["import_share", "ev_energy_gwh", "supply_intensity"].contains(&metric.as_str()) {
+            assert!(numbers.iter().all(|&x| x == 0.0), "{level} {metric} moved");
+        }
+    }
+}

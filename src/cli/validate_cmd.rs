@@ -70,12 +70,12 @@ fn summary(config: &Config) -> String {
             );
             let layout = config.model.layout();
             for (k, h) in layout.headlines().iter().enumerate() {
-                let reported = h
-                    .reported()
+                let reported = config
+                    .reported(*h)
                     .map_or(String::new(), |r| format!(" (reported: {r})"));
                 let _ = writeln!(
                     s,
-                    "    {:<26} {:>14.6} {}{reported}",
+                    "    {:<31} {:>14.6} {}{reported}",
                     h.name(),
                     out[layout.headline(k)],
                     h.unit()
@@ -87,7 +87,7 @@ fn summary(config: &Config) -> String {
             {
                 let _ = writeln!(
                     s,
-                    "    {:<26} left out: no city is in an advanced tier",
+                    "    {:<31} left out: no city is in an advanced tier",
                     h.name()
                 );
             }

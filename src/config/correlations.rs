@@ -174,6 +174,31 @@ pub(super) fn install(
     if raw.entries.is_empty() {
         return;
     }
+    // A score shared within provinces is already a correlation structure; a rank
+    // correlation on top of it would not have the asked value.
+    let mut shared = false;
+    for (i, (c, at)) in raw.entries.iter().enumerate() {
+        for p in c
+            .params
+            .iter()
+            .filter(|&&p| plan.is_shared_within_provinces(p))
+        {
+            shared = true;
+            diags.at_offset(
+                src,
+                *at,
+                format!("correlations[{i}]"),
+                format!(
+                    "`{}` has a province_share, which correlates its cities already; \
+                     drop the province_share or this correlation",
+                    p.name()
+                ),
+            );
+        }
+    }
+    if shared {
+        return;
+    }
     let list: Vec<Correlation> = raw.entries.iter().map(|(c, _)| c.clone()).collect();
     match plan.correlate(network, &list) {
         Ok(()) => {}

@@ -5,14 +5,15 @@ use std::path::Path;
 
 use evcarbon_engine::sampling::{SamplerKind, SamplingPlan};
 use evcarbon_engine::stats::level_label;
-use evcarbon_model::{IceBasis, Model};
+use evcarbon_model::{Headline, Model};
 
+use super::accounting::read_accounting;
 use super::builtin::{BUILTIN_CONFIG, builtin_files};
 use super::data::{ReadData, build_network, read_data_section, sha256_hex};
 use super::diagnostics::{Diagnostics, SourceText};
 use super::error::ConfigError;
 use super::settings::{Config, InputFile, RunSettings};
-use super::toml_read::Section;
+use super::toml_read::{Section, number};
 use super::{correlations, params, scenarios};
 
 /// Loads and validates a config file from disk; data paths are relative to it.
@@ -79,6 +80,7 @@ pub fn load_from(
             "params",
             "scenarios",
             "correlations",
+            "headlines",
         ],
     );
     let run = read_run(&src, &mut diags, &root, &display);
@@ -86,27 +88,35 @@ pub fn load_from(
     let data = read_data_section(&src, &mut diags, &root, read_data);
     let raw_params = params::read_raw(&src, &mut diags, &root);
     let raw_correlations = correlations::read(&src, &mut diags, &root);
+    let reported = read_headlines(&src, &mut diags, &root);
 
     // Keep checking what can be checked, so that every problem is reported at once.
     let (ice_basis, tiers) = accounting;
     let network = data
         .as_ref()
         .and_then(|d| build_network(&src, &mut diags, d, &tiers));
-    let entries = match (&network, &data) {
+    let resolved = match (&network, &data) {
         (Some(n), Some(d)) => params::resolve(&src, &mut diags, raw_params, n, d),
         _ => None,
     };
-    let (Some(run), Some(ice_basis), Some(data), Some(network), Some(entries)) =
-        (run, ice_basis, data, network, entries)
+    let (Some(run), Some(ice_basis), Some(data), Some(network), Some(resolved)) =
+        (run, ice_basis, data, network, resolved)
     else {
         return Err(ConfigError::Invalid(diags));
     };
     if !diags.is_empty() {
         return Err(ConfigError::Invalid(diags));
     }
-    let mut plan = SamplingPlan::new(&network, entries);
+    let network = network.with_own_intensities(resolved.own);
+    let mut plan = SamplingPlan::new(&network, resolved.entries);
+    for (param, share, at) in resolved.province_shares {
+        if let Err(e) = plan.share_within_provinces(&network, param, share) {
+            let place = format!("params.{}.province_share", param.name());
+            diags.at_offset(&src, at, place, e.to_string());
+        }
+    }
     correlations::install(&src, &mut diags, &raw_correlations, &mut plan, &network);
-    let scenarios = scenarios::read(&src, &mut diags, &root, &network, &data, &plan);
+    let scenarios = scenarios::read(&src, &mut diags, &root, &network, &data, &plan, ice_basis);
     if !diags.is_empty() {
         return Err(ConfigError::Invalid(diags));
     }
@@ -118,10 +128,46 @@ pub fn load_from(
         tables: data.files,
         run,
         advanced_tiers: tiers.into_iter().map(|(t, _)| t).collect(),
+        reported,
         model: Model::new(network, ice_basis),
         plan,
         scenarios,
     })
+}
+
+/// `[headlines.reported]`: the figure a study reported for some headline metrics,
+/// by name.
+fn read_headlines(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    root: &Section<'_, '_>,
+) -> Vec<(Headline, f64)> {
+    let Some(headlines) = root.table(src, diags, "headlines") else {
+        return Vec::new();
+    };
+    headlines.reject_unknown(src, diags, &["reported"]);
+    let Some(reported) = headlines.table(src, diags, "reported") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, value) in reported.table.iter() {
+        let name = key.get_ref().as_ref();
+        let place = reported.key_path(name);
+        let Some(h) = Headline::from_name(name) else {
+            let valid: Vec<&str> = Headline::ALL.iter().map(|h| h.name()).collect();
+            diags.at_offset(
+                src,
+                key.span().start,
+                place,
+                format!("unknown headline metric; valid: {}", valid.join(", ")),
+            );
+            continue;
+        };
+        if let Some(x) = number(src, diags, &place, value) {
+            out.push((h, x));
+        }
+    }
+    out
 }
 
 fn read_run(
@@ -246,55 +292,4 @@ fn check_levels(
         labels.push(label);
     }
     ok.then(|| levels.into_iter().map(|(l, _)| l).collect())
-}
-
-/// The ice basis (if valid) and the advanced tiers (empty if invalid or absent).
-type Accounting = (Option<IceBasis>, Vec<(String, usize)>);
-
-fn read_accounting(
-    src: &SourceText,
-    diags: &mut Diagnostics,
-    root: &Section<'_, '_>,
-) -> Accounting {
-    let Some(acc) = root.table(src, diags, "accounting") else {
-        if root.get("accounting").is_none() {
-            root.missing(
-                src,
-                diags,
-                "accounting",
-                "add [accounting] with ice_basis and advanced_tiers",
-            );
-        }
-        return (None, Vec::new());
-    };
-    acc.reject_unknown(src, diags, &["ice_basis", "advanced_tiers"]);
-    let basis = match acc.string(src, diags, "ice_basis") {
-        Some((b, _)) if b == "wtw" => Some(IceBasis::Wtw),
-        Some((b, _)) if b == "ttw" => Some(IceBasis::Ttw),
-        Some((b, at)) => {
-            diags.at_offset(
-                src,
-                at,
-                "accounting.ice_basis",
-                format!("unknown basis `{b}`; valid: ttw (tank to wheel), wtw (well to wheel)"),
-            );
-            None
-        }
-        None => {
-            if acc.get("ice_basis").is_none() {
-                acc.missing(src, diags, "ice_basis", "choose \"ttw\" or \"wtw\"");
-            }
-            None
-        }
-    };
-    let tiers = acc.strings(src, diags, "advanced_tiers");
-    if acc.get("advanced_tiers").is_none() {
-        acc.missing(
-            src,
-            diags,
-            "advanced_tiers",
-            "list the tiers counted as advanced, e.g. [\"tier1\"] (or [] for none)",
-        );
-    }
-    (basis, tiers.unwrap_or_default())
 }

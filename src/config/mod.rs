@@ -2,6 +2,7 @@
 //! validated [`Config`]: a model, a sampling plan and run settings. Every problem is
 //! collected and reported at once, with file, line and key or row.
 
+mod accounting;
 mod builtin;
 mod correlations;
 mod data;

@@ -7,7 +7,7 @@ use super::tables::{NumericCache, Table};
 use super::toml_read::{Section, kind_of, number};
 use evcarbon_engine::sampling::{Dist, DistSpec, Scope};
 use evcarbon_engine::sampling::{PlanEntry, check_support};
-use evcarbon_model::{Entity, Network, Param};
+use evcarbon_model::{Entity, Fallback, Network, OwnIntensities, Param};
 use toml::de::DeValue;
 
 /// A distribution argument as written: a number or a column of the table of the parameter's entities.
@@ -22,8 +22,14 @@ pub(super) struct RawParam {
     param: Param,
     offset: usize,
     scope: Option<(String, usize)>,
+    /// `province_share` and its offset.
+    province_share: Option<(f64, usize)>,
     dist: RawDist,
 }
+
+/// A `province_share` to install once the plan is numbered: the parameter, the
+/// share and where it was written.
+pub(super) type ProvinceShare = (Param, f64, usize);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Family {
@@ -181,11 +187,16 @@ fn read_one(
     s: &Section<'_, '_>,
 ) -> Option<RawParam> {
     let scope = s.string(src, diags, "scope");
-    let dist = read_dist(src, diags, s, &["scope"])?;
+    let province_share = s.get("province_share").and_then(|v| {
+        let share = number(src, diags, &s.key_path("province_share"), v)?;
+        Some((share, v.span().start))
+    });
+    let dist = read_dist(src, diags, s, &["scope", "province_share"])?;
     Some(RawParam {
         param,
         offset: s.offset,
         scope,
+        province_share,
         dist,
     })
 }
@@ -324,23 +335,44 @@ fn column_ref(
     }
 }
 
-/// Resolves every parameter into (scope, one distribution per entity, range-check
-/// flags), in [`Param::ALL`] order. `None` when anything was wrong (all reported).
+/// The parameters resolved: (scope, one distribution per entity, range-check
+/// flags) in [`Param::ALL`] order, which links and cities have a generation
+/// intensity of their own, and the `province_share`s to install.
+pub(super) struct Resolved {
+    pub(super) entries: Vec<PlanEntry>,
+    pub(super) own: OwnIntensities,
+    pub(super) province_shares: Vec<ProvinceShare>,
+}
+
+/// Resolves every parameter. `None` when anything was wrong (all reported).
 pub(super) fn resolve(
     src: &SourceText,
     diags: &mut Diagnostics,
     raw: RawParams,
     network: &Network,
     data: &DataTables,
-) -> Option<Vec<PlanEntry>> {
+) -> Option<Resolved> {
     let mut cache = NumericCache::default();
     let mut out = Vec::with_capacity(Param::ALL.len());
+    let mut own = OwnIntensities {
+        links: vec![false; network.links().len()],
+        cities: vec![false; network.cities().len()],
+    };
     let before = diags.len();
     for p in Param::ALL {
         let n = network.count(p.entity());
         let resolved = match raw.params.iter().find(|r| r.param == p) {
-            Some(r) => resolve_one(src, diags, r, network, data, &mut cache),
-            // Optional extras default to 0; link parameters are moot without links.
+            Some(r) => resolve_one(src, diags, r, network, data, &mut cache).map(|(entry, has)| {
+                match p {
+                    Param::LinkIntensity => own.links = has,
+                    Param::CityGenIntensity => own.cities = has,
+                    _ => {}
+                }
+                entry
+            }),
+            // Optional parameters take their fallback (0, or the province's
+            // intensity, which the model reads itself); link parameters are moot
+            // without links.
             None if p.is_optional() || n == 0 => Some((
                 Scope::Global,
                 vec![Dist::new(DistSpec::Fixed { value: 0.0 }).expect("0 is finite"); n],
@@ -370,7 +402,16 @@ pub(super) fn resolve(
             out.push(r);
         }
     }
-    (diags.len() == before && out.len() == Param::ALL.len()).then_some(out)
+    let province_shares = raw
+        .params
+        .iter()
+        .filter_map(|r| r.province_share.map(|(w, at)| (r.param, w, at)))
+        .collect();
+    (diags.len() == before && out.len() == Param::ALL.len()).then_some(Resolved {
+        entries: out,
+        own,
+        province_shares,
+    })
 }
 
 fn table_for(data: &DataTables, entity: Entity) -> (usize, Option<&Table>) {
@@ -381,6 +422,8 @@ fn table_for(data: &DataTables, entity: Entity) -> (usize, Option<&Table>) {
     }
 }
 
+/// One parameter's plan entry, and per entity whether it has a value of its own
+/// (all true but for the parameters with a province fallback).
 fn resolve_one(
     src: &SourceText,
     diags: &mut Diagnostics,
@@ -388,7 +431,7 @@ fn resolve_one(
     network: &Network,
     data: &DataTables,
     cache: &mut NumericCache,
-) -> Option<PlanEntry> {
+) -> Option<(PlanEntry, Vec<bool>)> {
     let p = r.param;
     let place = format!("params.{}", p.name());
     let scope = match &r.scope {
@@ -410,7 +453,7 @@ fn resolve_one(
     let dists = resolve_dists(
         src, diags, &place, r.offset, &r.dist, p, network, data, cache,
     );
-    let (scope, dists) = (scope?, dists?);
+    let (scope, (dists, has_own)) = (scope?, dists?);
     let mut checked = Vec::with_capacity(dists.len());
     let mut errors: Vec<(usize, String)> = Vec::new();
     for (e, d) in dists.iter().enumerate() {
@@ -429,11 +472,17 @@ fn resolve_one(
         table,
         r.dist.uses_columns(),
     );
-    errors.is_empty().then_some((scope, dists, checked))
+    errors
+        .is_empty()
+        .then_some(((scope, dists, checked), has_own))
 }
 
 /// Resolves a distribution's arguments for every entity of `param`'s entity kind and
-/// validates each distribution; problems are reported per row.
+/// validates each distribution; problems are reported per row. Also says, per
+/// entity, whether it has a value of its own: for a parameter with a province
+/// fallback (`link_intensity`, `city_gen_intensity`), a row whose cells are empty
+/// in every column the block reads has none, and gets a fixed 0 that the model
+/// does not read; for every other parameter, each entity has one.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn resolve_dists(
     src: &SourceText,
@@ -445,17 +494,19 @@ pub(super) fn resolve_dists(
     network: &Network,
     data: &DataTables,
     cache: &mut NumericCache,
-) -> Option<Vec<Dist>> {
+) -> Option<(Vec<Dist>, Vec<bool>)> {
     let n = network.count(p.entity());
     let (table_key, table) = table_for(data, p.entity());
-    // Resolve each argument to one value per entity.
-    let mut columns: Vec<(&'static str, Vec<f64>)> = Vec::new();
+    let sparse = p.fallback() == Fallback::ProvinceIntensity;
+    // Resolve each argument to one value per entity (None: an empty cell of a
+    // parameter with a province fallback).
+    let mut columns: Vec<(&'static str, Vec<Option<f64>>)> = Vec::new();
     let mut ok = true;
     for (key, arg) in &raw.args {
         match arg {
-            Arg::Number(x) => columns.push((key, vec![*x; n])),
+            Arg::Number(x) => columns.push((key, vec![Some(*x); n])),
             Arg::Column(col, at) => match table {
-                Some(t) if t.has_column(col) => match cache.get(table_key, t, col, diags) {
+                Some(t) if t.has_column(col) => match cache.get(table_key, t, col, sparse, diags) {
                     Some(v) => columns.push((key, v.clone())),
                     None => ok = false,
                 },
@@ -490,10 +541,37 @@ pub(super) fn resolve_dists(
     if !ok {
         return None;
     }
-    let arg = |key: &str, e: usize| columns.iter().find(|(k, _)| *k == key).map(|(_, v)| v[e]);
+    let arg =
+        |key: &str, e: usize| (columns.iter().find(|(k, _)| *k == key)).and_then(|(_, v)| v[e]);
+    let n_column_args = (raw.args.iter())
+        .filter(|(_, a)| matches!(a, Arg::Column(..)))
+        .count();
     let mut dists = Vec::with_capacity(n);
+    let mut has_own = Vec::with_capacity(n);
     let mut errors: Vec<(usize, String)> = Vec::new();
     for e in 0..n {
+        let empty: Vec<&str> = (columns.iter())
+            .filter(|(_, v)| v[e].is_none())
+            .map(|(k, _)| *k)
+            .collect();
+        if !empty.is_empty() && empty.len() == n_column_args {
+            has_own.push(false);
+            dists.push(Dist::new(DistSpec::Fixed { value: 0.0 }).expect("0 is finite"));
+            continue;
+        }
+        if !empty.is_empty() {
+            errors.push((
+                e,
+                format!(
+                    "`{}` is empty but other arguments are not; leave every cell of the row empty \
+                     (the {} then takes its province's gen_intensity) or fill them all",
+                    empty.join("`, `"),
+                    p.entity().name()
+                ),
+            ));
+            continue;
+        }
+        has_own.push(true);
         match spec_for(raw.family, |k| arg(k, e))
             .and_then(|spec| Dist::new(spec).map_err(|err| err.to_string()))
         {
@@ -510,7 +588,7 @@ pub(super) fn resolve_dists(
         table,
         raw.uses_columns(),
     );
-    errors.is_empty().then_some(dists)
+    errors.is_empty().then_some((dists, has_own))
 }
 
 /// Reports per-entity problems: with a column argument, at each row of the table

@@ -1,15 +1,22 @@
-//! `[scenarios.NAME]` blocks: changes to parameters, evaluated on the same draws as
-//! the baseline (common random numbers).
+//! `[scenarios.NAME]` blocks: changes to parameters and to the accounting,
+//! evaluated on the same draws as the baseline (common random numbers).
 //!
 //! ```toml
 //! [scenarios.cleaner_exports]
 //! description = "new wind and solar cut exporters' generation intensity by 25 %"
-//! [[scenarios.cleaner_exports.changes]]
+//! accounting = { ice_basis = "ttw" }         # optional: other accounting
+//! [[scenarios.cleaner_exports.changes]]      # optional when `accounting` is given
 //! param = "gen_intensity"
 //! provinces = ["InnerMongolia", "Shanxi"]   # optional: which entities change
 //! scale = 0.75                               # x → x·scale + shift
 //! # or replace the distribution: dist = "normal", mean = …, sd = …
 //! ```
+//!
+//! A replacement may make random a parameter the baseline leaves fixed (or out):
+//! it then reads variates of its own, numbered by the baseline's scope, which the
+//! baseline does not draw. `link_intensity` and `city_gen_intensity` change only
+//! where an entity has a value of its own; the others carry their province's
+//! `gen_intensity`, which a scenario changes instead.
 
 use super::data::DataTables;
 use super::diagnostics::{Diagnostics, SourceText};
@@ -18,12 +25,15 @@ use super::tables::NumericCache;
 use super::toml_read::{Section, kind_of, number};
 use evcarbon_engine::sampling::Change;
 use evcarbon_engine::sampling::{SamplingPlan, Scenario};
-use evcarbon_model::{Entity, Network, Param};
+use evcarbon_model::{Entity, Fallback, IceBasis, Model, Network, Param};
+
+use super::accounting::read_ice_basis;
 use toml::de::DeValue;
 
 const CHANGE_KEYS: &[&str] = &["param", "provinces", "cities", "links", "scale", "shift"];
 
 /// Reads and applies every scenario; problems are reported, valid scenarios returned.
+/// `ice_basis` is the baseline's accounting.
 pub(super) fn read(
     src: &SourceText,
     diags: &mut Diagnostics,
@@ -31,6 +41,7 @@ pub(super) fn read(
     network: &Network,
     data: &DataTables,
     baseline: &SamplingPlan,
+    ice_basis: IceBasis,
 ) -> Vec<Scenario> {
     let Some(scenarios) = root.table(src, diags, "scenarios") else {
         return Vec::new();
@@ -65,34 +76,59 @@ pub(super) fn read(
             table,
             offset: key.span().start,
         };
-        s.reject_unknown(src, diags, &["description", "changes"]);
+        s.reject_unknown(src, diags, &["description", "accounting", "changes"]);
         let description = s
             .string(src, diags, "description")
             .map_or_else(String::new, |(d, _)| d);
         let before = diags.len();
-        let changes = read_changes(src, diags, &s, network, data);
+        let accounting = read_scenario_accounting(src, diags, &s);
+        let changes = if s.get("changes").is_some() || accounting.is_none() {
+            read_changes(src, diags, &s, network, data)
+        } else {
+            Vec::new()
+        };
         if diags.len() != before {
             continue;
         }
-        if changes.is_empty() {
+        if changes.is_empty() && accounting.is_none() {
             diags.at_offset(
                 src,
                 s.offset,
                 place,
-                "a scenario needs at least one [[…changes]] entry",
+                "a scenario needs at least one [[…changes]] entry or an `accounting` table",
             );
             continue;
         }
-        match baseline.variant(&changes) {
+        // Other accounting is evaluated with a model of its own.
+        let model = accounting
+            .filter(|&basis| basis != ice_basis)
+            .map(|basis| Model::new(network.clone(), basis));
+        match baseline.variant(network, &changes) {
             Ok(plan) => out.push(Scenario {
                 name,
                 description,
                 plan,
+                model,
             }),
             Err(e) => diags.at_offset(src, s.offset, place, e.to_string()),
         }
     }
     out
+}
+
+/// A scenario's `accounting = { ice_basis = "…" }`, if any.
+fn read_scenario_accounting(
+    src: &SourceText,
+    diags: &mut Diagnostics,
+    s: &Section<'_, '_>,
+) -> Option<IceBasis> {
+    let accounting = s.table(src, diags, "accounting")?;
+    accounting.reject_unknown(src, diags, &["ice_basis"]);
+    if accounting.get("ice_basis").is_none() {
+        accounting.missing(src, diags, "ice_basis", "choose \"ttw\" or \"wtw\"");
+        return None;
+    }
+    read_ice_basis(src, diags, &accounting)
 }
 
 fn read_changes(
@@ -169,7 +205,28 @@ fn read_change(
             None
         }
     }?;
-    let entities = select_entities(src, diags, c, param, network)?;
+    let mut entities = select_entities(src, diags, c, param, network)?;
+    if param.fallback() == Fallback::ProvinceIntensity {
+        let own = match param.entity() {
+            Entity::Link => &network.own_intensities().links,
+            _ => &network.own_intensities().cities,
+        };
+        entities.retain(|&e| own[e]);
+        if entities.is_empty() {
+            diags.at_offset(
+                src,
+                c.offset,
+                c.path.clone(),
+                format!(
+                    "selects no {} with a `{}` of its own; the others carry their province's \
+                     gen_intensity, so change `gen_intensity` instead",
+                    param.entity().name(),
+                    param.name()
+                ),
+            );
+            return None;
+        }
+    }
     let replaces = c.get("dist").is_some();
     let affine = c.get("scale").is_some() || c.get("shift").is_some();
     let change = match (replaces, affine) {
@@ -179,9 +236,23 @@ fn read_change(
         }
         (true, false) => {
             let raw = read_dist(src, diags, c, CHANGE_KEYS)?;
-            let dists = resolve_dists(
+            let (dists, has_own) = resolve_dists(
                 src, diags, &c.path, c.offset, &raw, param, network, data, cache,
             )?;
+            if let Some(&e) = entities.iter().find(|&&e| !has_own[e]) {
+                diags.at_offset(
+                    src,
+                    c.offset,
+                    c.path.clone(),
+                    format!(
+                        "the replacement gives {} `{}` no value (its cells are empty); \
+                         a scenario cannot take away an entity's own value",
+                        param.entity().name(),
+                        entity_id(network, param.entity(), e)
+                    ),
+                );
+                return None;
+            }
             // Each selected entity gets its own resolved distribution (column
             // arguments may differ by entity).
             return Some(
@@ -306,6 +377,22 @@ fn select_entities(
         return None;
     }
     Some(chosen)
+}
+
+/// The id of entity `e`, for messages.
+fn entity_id(network: &Network, entity: Entity, e: usize) -> String {
+    match entity {
+        Entity::Province => network.provinces()[e].id.clone(),
+        Entity::City => network.cities()[e].id.clone(),
+        Entity::Link => {
+            let l = network.links()[e];
+            format!(
+                "{}->{}",
+                network.provinces()[l.from].id,
+                network.provinces()[l.to].id
+            )
+        }
+    }
 }
 
 fn lookup(

@@ -1,7 +1,7 @@
 //! A loaded, validated configuration.
 
 use evcarbon_engine::sampling::{SamplerKind, SamplingPlan, Scenario};
-use evcarbon_model::Model;
+use evcarbon_model::{Headline, Model};
 
 /// Run settings from `[run]`, possibly overridden on the command line.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,10 +38,20 @@ pub struct Config {
     pub run: RunSettings,
     /// Tiers counted as advanced.
     pub advanced_tiers: Vec<String>,
+    /// The figures a study reported for some headline metrics
+    /// (`[headlines.reported]`), in config order.
+    pub reported: Vec<(Headline, f64)>,
     /// The attribution model over the network.
     pub model: Model,
     /// Distributions, variate numbering and rank correlations (`[[correlations]]`).
     pub plan: SamplingPlan,
     /// Scenarios evaluated on the same draws as the baseline.
     pub scenarios: Vec<Scenario>,
+}
+
+impl Config {
+    /// The figure reported for headline `h`, if the config names one.
+    pub fn reported(&self, h: Headline) -> Option<f64> {
+        self.reported.iter().find(|(x, _)| *x == h).map(|&(_, r)| r)
+    }
 }

@@ -150,14 +150,21 @@ impl Table {
         format!("{} `{}`", self.id_column, self.cell(row, self.id_column))
     }
 
-    /// Parses `column` as finite numbers; reports every bad cell.
-    pub fn numeric(&self, column: &str, diags: &mut Diagnostics) -> Option<Vec<f64>> {
+    /// Parses `column` as finite numbers; reports every bad cell. With
+    /// `empty_allowed`, an empty cell is `None` rather than an error.
+    pub fn numeric(
+        &self,
+        column: &str,
+        empty_allowed: bool,
+        diags: &mut Diagnostics,
+    ) -> Option<Vec<Option<f64>>> {
         let mut values = Vec::with_capacity(self.rows.len());
         let mut ok = true;
         for row in 0..self.rows.len() {
             let cell = self.cell(row, column);
             match cell.parse::<f64>() {
-                Ok(x) if x.is_finite() => values.push(x),
+                Ok(x) if x.is_finite() => values.push(Some(x)),
+                _ if cell.is_empty() && empty_allowed => values.push(None),
                 _ => {
                     ok = false;
                     let what = if cell.is_empty() {
@@ -182,21 +189,25 @@ impl Table {
 /// parameters refer to it.
 #[derive(Default)]
 pub struct NumericCache {
-    parsed: HashMap<(usize, String), Option<Vec<f64>>>,
+    parsed: HashMap<ColumnKey, Option<Vec<Option<f64>>>>,
 }
 
+/// A parsed column: (table number, column name, whether empty cells are allowed).
+type ColumnKey = (usize, String, bool);
+
 impl NumericCache {
-    /// The parsed column of table number `table_key`.
+    /// The parsed column of table number `table_key` (see [`Table::numeric`]).
     pub fn get(
         &mut self,
         table_key: usize,
         table: &Table,
         column: &str,
+        empty_allowed: bool,
         diags: &mut Diagnostics,
-    ) -> Option<&Vec<f64>> {
+    ) -> Option<&Vec<Option<f64>>> {
         self.parsed
-            .entry((table_key, column.to_string()))
-            .or_insert_with(|| table.numeric(column, diags))
+            .entry((table_key, column.to_string(), empty_allowed))
+            .or_insert_with(|| table.numeric(column, empty_allowed, diags))
             .as_ref()
     }
 }

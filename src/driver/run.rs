@@ -107,7 +107,7 @@ pub fn thresholds(config: &Config) -> Vec<(usize, f64)> {
         .headlines()
         .iter()
         .enumerate()
-        .filter_map(|(k, h)| h.reported().map(|r| (layout.headline(k), r)))
+        .filter_map(|(k, &h)| config.reported(h).map(|r| (layout.headline(k), r)))
         .collect()
 }
 

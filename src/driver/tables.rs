@@ -70,7 +70,8 @@ pub fn results(
         .iter()
         .enumerate()
         .map(|(k, h)| {
-            let p_ge_reported = h.reported().map(|_| {
+            let reported = config.reported(*h);
+            let p_ge_reported = reported.map(|_| {
                 threshold += 1;
                 acc.share_at_or_above(threshold - 1)
             });
@@ -78,7 +79,7 @@ pub fn results(
                 metric: h.name(),
                 unit: h.unit(),
                 description: h.description(),
-                reported: h.reported(),
+                reported,
                 summary: summary(layout.headline(k)),
                 p_ge_reported,
             }

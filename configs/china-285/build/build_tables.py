@@ -3,10 +3,13 @@
 
 Usage (from the repository root or anywhere):
     python3 configs/china-285/build/build_tables.py [REFERENCE_DIR]
-REFERENCE_DIR defaults to ../shared/data/reference relative to the repository root.
-Standard library only. Reads the reference CSVs and the hand-entered tables beside this script
-(province_meta.csv, links_flows.csv, city_proxies.csv) and writes the three tables one folder up.
-Every number written is a documented function of those inputs (see ../README.md).
+REFERENCE_DIR defaults to the folder reference/ beside this script (copies of the published reference facts, with their
+sources in reference/README.md). Standard library only. Reads the reference CSVs and the hand-entered tables beside this
+script (province_meta.csv, links_flows.csv, city_proxies.csv, link_sources.csv, city_sources.csv) and writes the three
+tables one folder up. Every number written is a documented function of those inputs (see ../README.md).
+Model v2: links and cities with a known generation mix get their own intensity (link_intensity, city_gen_intensity);
+each province's residual gen_intensity is then solved so that its consumption-side intensity at central values
+equals the published MEE 2022 factor (README section 5).
 """
 import csv
 import io
@@ -16,7 +19,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.dirname(HERE)
-REF_DEFAULT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "shared", "data", "reference")
+REF_DEFAULT = os.path.join(HERE, "reference")
 
 # ---------------------------------------------------------------- constants (all documented in README)
 NATIONAL_CONSUMPTION_2022_TWH = 8637.2      # NEA (Jan 2023): 2022 whole-society consumption 86,372 x 100 GWh
@@ -62,6 +65,22 @@ POOL_SCALE_FLOOR = 0.3
 LOSS_AB = {"UHVDC": (0.015, 0.020), "HVDC": (0.015, 0.030), "UHVAC": (0.005, 0.025), "AC": (0.010, 0.045)}
 LOSS_LO, LOSS_HI = 0.6, 1.6
 LINK_CV = {"A": 0.10, "B": 0.20, "C": 0.35}
+# corridor utilisation check (both directions together, energy sent / capacity): above the warning level the build prints a
+# warning, above 8,760 h (a year at full capacity) it refuses
+UTIL_WARN_H, UTIL_MAX_H = 7000.0, 8760.0
+# ------------------------------------------------------------ model v2: source intensities (README section 12)
+# Direct CO2 per kWh sent out by coal units, by class. Basis: national average net coal consumption 305.5 gce/kWh (2020, NDRC)
+# x 2.66-2.77 kgCO2/kgce = 0.81-0.85 kg/kWh (reference README) -> COAL_AVG 830; air-cooled mine-mouth units in the north
+# burn ~15 gce/kWh more (NDRC: new water-cooled units above 285, air-cooled above 300 gce/kWh are prohibited) -> 880;
+# lignite adds ~7 % CO2 per unit of energy (IPCC 2006 defaults: lignite 101.0, bituminous 94.6 tCO2/TJ) -> 940, and 900 for
+# a mix of lignite and bituminous bases; large water-cooled supercritical/ultra-supercritical fleets (~290 gce/kWh) -> 800
+# (new ultra-supercritical units < 270 gce/kWh, i.e. ~0.73-0.75 kg/kWh). Relative sd of every class 6 %.
+COAL_G = {"COAL_AVG": 830.0, "COAL_AIR": 880.0, "COAL_LIGNITE_MIX": 900.0, "COAL_LIGNITE": 940.0, "COAL_LARGE": 800.0}
+COAL_REL_SD = 0.06
+GAS_G, GAS_REL_SD = 390.0, 0.10             # gas-fired plants (CCGT and CHP), estimate
+# plausibility band of a residual provincial intensity (clamped outside) and the fossil-only national factor 2022 (reference
+# file): a residual above it is flagged (possible only for a coal-only, below-average fleet)
+BAND_LO, BAND_HI = 30.0, 1000.0
 
 
 def read_commented_csv(path):
@@ -83,10 +102,12 @@ def main():
     P = lambda name: os.path.join(ref, name)
 
     # ------------------------------------------------------------ reference facts
-    factors = {}
+    factors, factors_nat = {}, {}
     for row in read_commented_csv(P("grid_emission_factors_kgco2_per_kwh.csv")):
         if row["level"] == "province":
             factors[canon(row["name"])] = (float(row["y2021"]), float(row["y2022"]))
+        elif row["level"] == "national":
+            factors_nat[row["name"]] = (float(row["y2021"]), float(row["y2022"]))
     pop_prov = {canon(r_["region"]): float(r_["2020"]) for r_ in read_commented_csv(P("province_population_10k.csv"))}
     cars_prov = {canon(r_["region"]): float(r_["2022"]) for r_ in read_commented_csv(P("province_private_cars_10k.csv"))}
     cons2020 = {canon(r_["province"]): float(r_["consumption_2020_twh"])
@@ -121,42 +142,27 @@ def main():
         A, B = LOSS_AB[f["technology"]]
         mode = A + B * L / 1000.0
         F = float(f["delivered_twh"])
-        cap_twh = corridors[key] * 8760 / 1e6
+        line_cap = float(f["capacity_mw"]) if f["capacity_mw"] else corridors[key]
+        cap_src = f"estimate: {f['capacity_note']}" if f["capacity_mw"] else "reference corridor capacity"
         links.append(dict(frm=a, to=b, F=F, mode=mode, tech=f["technology"], L=L, q=f["quality"],
-                          lines=f["lines"], cap=corridors[key], util=F / cap_twh))
+                          lines=f["lines"], cap=corridors[key], line_cap=line_cap, cap_src=cap_src,
+                          util=F / (line_cap * 8760 / 1e6)))
+    # corridor utilisation, both directions together (energy sent / the capacity behind utilisation_hours)
+    util_report = []
+    for key in sorted({frozenset((l["frm"], l["to"])) for l in links}, key=sorted):
+        ls = [l for l in links if frozenset((l["frm"], l["to"])) == key]
+        cap = max(l["line_cap"] for l in ls)
+        hours = sum(l["F"] / (1 - l["mode"]) for l in ls) * 1e6 / cap
+        if hours > UTIL_MAX_H:
+            raise SystemExit(f"corridor {'-'.join(sorted(key))}: {hours:.0f} h/yr at {cap:.0f} MW exceeds a year at full capacity")
+        if hours > UTIL_WARN_H:
+            util_report.append(f"{'-'.join(sorted(key))} {hours:.0f} h")
     M = {p: 0.0 for p in provs}
     S = {p: 0.0 for p in provs}
     for l in links:
         M[l["to"]] += l["F"]
         S[l["frm"]] += l["F"] / (1 - l["mode"])
     GEN = {p: C[p] - M[p] + S[p] for p in provs}
-
-    # ------------------------------------------------------------ generation-side intensities (calibration)
-    # Solve (C_p - M_p) I_p + sum_{q->p} F/(1-loss) I_q = F_p^MEE C_p  (Gauss-Seidel), Tibet fixed.
-    I = {p: factors.get(p, (0, TIBET_INTENSITY / 1000))[1] * 1000 for p in provs}
-    I["Tibet"] = TIBET_INTENSITY
-    for _ in range(500):
-        delta = 0.0
-        for p in provs:
-            if p == "Tibet":
-                continue
-            imp = sum(l["F"] / (1 - l["mode"]) * I[l["frm"]] for l in links if l["to"] == p)
-            new = (factors[p][1] * 1000 * C[p] - imp) / (C[p] - M[p])
-            delta = max(delta, abs(new - I[p]))
-            I[p] = new
-        if delta < 1e-9:
-            break
-    I_raw = dict(I)
-    clamp_lo, clamp_hi = 30.0, 1000.0
-    for p in provs:
-        I[p] = min(max(I[p], clamp_lo), clamp_hi)
-    I_sd = {}
-    for p in provs:
-        if p == "Tibet":
-            I_sd[p] = TIBET_SD
-            continue
-        sd = FACTOR_REL_ERR * factors[p][1] * 1000 * C[p] / (C[p] - M[p]) + OWN_REL_ERR * I[p]
-        I_sd[p] = min(sd, MAX_INTENSITY_CV * I[p])
 
     # ------------------------------------------------------------ city selection
     prov_zh = {m["province"]: m["province_zh"] for m in meta}
@@ -251,7 +257,7 @@ def main():
                 c["G"] = ratio * c["D"]
                 c["gen_method"] = "generic"
         # pool margin: local use must leave O_p >= POOL_MARGIN * C_p of own generation in the provincial pool
-        # (SPEC: O_p = C_p - M_p - sum L_c); scale down generic (then named) importer-city generation if needed.
+        # (model: O_p = C_p - M_p - sum L_c); scale down generic (then named) importer-city generation if needed.
         limit = C[p] - M[p] - POOL_MARGIN * C[p]
         local_use = lambda: sum(min(c["G"], c["D"]) for c in cp)
         for group in ("generic", "named"):
@@ -274,6 +280,103 @@ def main():
         assigned = sum(c["G"] for c in cp)
         gen_report[p] = dict(named=named * named_scale, generic_ratio=ratio, unassigned=GEN[p] - assigned,
                              in_excl=in_excl, named_scale=named_scale)
+
+
+    # ------------------------------------------------------------ model v2: source intensities and residual calibration
+    # Everything here is evaluated on the values as written to the tables (rounded), so that central_check.py reproduces
+    # the published factors to rounding of the intensities only.
+    Cw = {p: float(r(C[p], 2)) for p in provs}
+    for l in links:
+        l["Fw"], l["lw"] = float(r(l["F"], 2)), float(r(l["mode"], 4))
+        l["sent"] = l["Fw"] / (1 - l["lw"])
+    for c in cities:
+        c["Dw"], c["Gw"] = float(r(c["D"], 3)), float(r(max(c["G"], 0.001), 3))
+        c["Lw"] = min(c["Dw"], c["Gw"])
+    Mw = {p: sum(l["Fw"] for l in links if l["to"] == p) for p in provs}
+    sumLw = {p: sum(c["Lw"] for c in cities if c["p"] == p) for p in provs}
+    Ow = {p: max(Cw[p] - Mw[p] - sumLw[p], 0.0) for p in provs}
+    # city sources: J = coal share x coal class + gas share x 390
+    by_code = {c["code"]: c for c in cities}
+    for row in read_commented_csv(os.path.join(HERE, "city_sources.csv")):
+        c = by_code[row["code"]]
+        assert c["pinyin"] == row["city_pinyin"], (row["code"], c["pinyin"], row["city_pinyin"])
+        assert c["gen_method"] == "named", f"{row['code']}: own intensity only for named-fleet cities"
+        coal, gas, ssd, e = float(row["coal_share"]), float(row["gas_share"]), float(row["share_sd"]), COAL_G[row["coal_class"]]
+        c["J"] = coal * e + gas * GAS_G
+        c["J_sd"] = math.sqrt((ssd * e) ** 2 + (coal * COAL_REL_SD * e) ** 2 + (gas * GAS_REL_SD * GAS_G) ** 2)
+        c["J_src"] = f"{row['status']}: coal {coal:.2f} x {e:.0f} + gas {gas:.2f} x {GAS_G:.0f} g/kWh; {row['source']}"
+    # link sources: K = ded x fossil x class + (1 - ded) x I_sender (the mixed part is evaluated in the solve)
+    link_by = {(l["frm"], l["to"]): l for l in links}
+    for row in read_commented_csv(os.path.join(HERE, "link_sources.csv")):
+        l = link_by[(row["from"], row["to"])]
+        l["src"] = dict(ded=float(row["dedicated_share"]), ded_sd=float(row["dedicated_share_sd"]),
+                        f=float(row["fossil_share"]), f_sd=float(row["fossil_share_sd"]), e=COAL_G[row["fossil_class"]],
+                        status=row["status"], source=row["source"])
+    def K_of(l, I):
+        s_ = l.get("src")
+        if s_ is None:
+            return I[l["frm"]]
+        return s_["ded"] * s_["f"] * s_["e"] + (1 - s_["ded"]) * I[l["frm"]]
+    # residual provincial intensities: for every province with a published factor F_p,
+    #   a_p I_p + sum_{c in p, own J} L_c J_c + sum_{l -> p} sent_l K_l = F_p (sum_c L_c + O_p + M_p),
+    #   a_p = sum of L_c over cities without their own J + O_p (Gauss-Seidel; Tibet fixed)
+    a = {p: sum(c["Lw"] for c in cities if c["p"] == p and "J" not in c) + Ow[p] for p in provs}
+    tot = {p: sumLw[p] + Ow[p] + Mw[p] for p in provs}
+    for p in provs:
+        if p != "Tibet" and a[p] <= 0:
+            raise SystemExit(f"{p}: no residual generation left to calibrate (every city has its own intensity and O_p = 0)")
+    I = {p: factors.get(p, (0, TIBET_INTENSITY / 1000))[1] * 1000 for p in provs}
+    I["Tibet"] = TIBET_INTENSITY
+    for _ in range(1000):
+        delta = 0.0
+        for p in provs:
+            if p == "Tibet":
+                continue
+            known = sum(c["Lw"] * c["J"] for c in cities if c["p"] == p and "J" in c)
+            known += sum(l["sent"] * K_of(l, I) for l in links if l["to"] == p)
+            new = (factors[p][1] * 1000 * tot[p] - known) / a[p]
+            delta = max(delta, abs(new - I[p]))
+            I[p] = new
+        if delta < 1e-10:
+            break
+    else:
+        raise SystemExit("residual calibration did not converge")
+    I_raw = dict(I)
+    for p in provs:
+        I[p] = min(max(I[p], BAND_LO), BAND_HI)
+    fossil_only = factors_nat["fossil_power_only"][1] * 1000
+    flags = {p: ("below the band" if I_raw[p] < BAND_LO else "above the band" if I_raw[p] > BAND_HI
+                 else f"above the national fossil-only factor {fossil_only:.1f}" if I_raw[p] > fossil_only else "")
+             for p in provs}
+    # sd of a residual: the factor's error amplified by the share of the province's energy the residual carries,
+    # 3 % of its own, and the sds of the carved-out sources (which the residual absorbs); cap cv 0.5; Tibet 40.
+    # Iterated because a mixed link's sd contains its sender's sd.
+    I_sd = {p: 0.0 for p in provs}
+    for _ in range(20):
+        for l in links:
+            s_ = l.get("src")
+            if s_ is None:
+                continue
+            pure = s_["f"] * s_["e"]
+            l["K_sd"] = math.sqrt((s_["ded"] * s_["f_sd"] * s_["e"]) ** 2 + (s_["ded"] * s_["f"] * COAL_REL_SD * s_["e"]) ** 2
+                                  + ((1 - s_["ded"]) * I_sd[l["frm"]]) ** 2 + (s_["ded_sd"] * (pure - I[l["frm"]])) ** 2)
+        for p in provs:
+            if p == "Tibet":
+                I_sd[p] = TIBET_SD
+                continue
+            carved = sum((c["Lw"] * c["J_sd"]) ** 2 for c in cities if c["p"] == p and "J" in c)
+            carved += sum((l["sent"] * l["K_sd"]) ** 2 for l in links if l["to"] == p and "src" in l)
+            sd = (FACTOR_REL_ERR * factors[p][1] * 1000 * tot[p] / a[p] + OWN_REL_ERR * I[p]
+                  + math.sqrt(carved) / a[p])
+            I_sd[p] = min(sd, MAX_INTENSITY_CV * I[p])
+    for l in links:
+        if "src" in l:
+            s_ = l["src"]
+            l["K"] = K_of(l, I)
+            mix = (f"dedicated {s_['ded']:.2f} (sd {s_['ded_sd']:.2f}) x fossil {s_['f']:.2f} (sd {s_['f_sd']:.2f}) x "
+                   f"{s_['e']:.0f} g/kWh" + (f" + {1 - s_['ded']:.2f} x {l['frm']} residual {I[l['frm']]:.1f}"
+                                             if s_["ded"] < 1 else ""))
+            l["K_src"] = f"{s_['status']}: {mix}; {s_['source']}"
 
     # ------------------------------------------------------------ BEV stock
     weights = []
@@ -328,7 +431,8 @@ def main():
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["city_id", "city", "city_pinyin", "province", "tier", "population_2020_10k",
                     "consumption_twh", "consumption_cv", "generation_twh", "generation_cv", "generation_method",
-                    "bev_stock", "bev_stock_cv", "vkt_km", "ev_kwh_per_100km", "note"])
+                    "bev_stock", "bev_stock_cv", "vkt_km", "ev_kwh_per_100km", "city_gen_intensity_g_per_kwh",
+                    "city_gen_intensity_sd_g_per_kwh", "gen_intensity_source", "note"])
         for c in cities:
             cons_cv = 0.04 if c["muni"] else (0.35 if c["cons_adj"] != 1.0 else 0.25)
             gen_cv = {"balance": 0.08, "named": 0.25, "generic": 0.40}[c["gen_method"]]
@@ -336,17 +440,23 @@ def main():
             ev_kwh = EV_KWH_BASE * float(meta_by[c["p"]]["climate_ev"])
             w.writerow([c["code"], c["zh"], c["pinyin"], c["p"], c["tier"], r(c["pop"], 0),
                         r(c["D"], 3), r(cons_cv, 2), r(max(c["G"], 0.001), 3), r(gen_cv, 2), c["gen_method"],
-                        max(c["bev"], 1), r(bev_cv, 2), VKT[c["tier"]], r(ev_kwh, 2), c["note"]])
+                        max(c["bev"], 1), r(bev_cv, 2), VKT[c["tier"]], r(ev_kwh, 2),
+                        r(c["J"], 1) if "J" in c else "", r(c["J_sd"], 1) if "J" in c else "", c.get("J_src", ""),
+                        c["note"]])
 
     # ------------------------------------------------------------ write links.csv
     with open(os.path.join(OUT, "links.csv"), "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["from", "to", "delivered_twh", "delivered_sd_twh", "quality", "loss_min", "loss_fraction",
-                    "loss_max", "technology", "length_km", "corridor_capacity_mw", "utilisation_hours", "corridor"])
+                    "loss_max", "technology", "length_km", "corridor_capacity_mw", "line_capacity_mw", "capacity_source",
+                    "utilisation_hours", "link_intensity_g_per_kwh", "link_intensity_sd_g_per_kwh", "link_intensity_source",
+                    "corridor"])
         for l in links:
             w.writerow([l["frm"], l["to"], r(l["F"], 2), r(l["F"] * LINK_CV[l["q"]], 3), l["q"],
                         r(l["mode"] * LOSS_LO, 4), r(l["mode"], 4), r(l["mode"] * LOSS_HI, 4), l["tech"],
-                        r(l["L"], 0), r(l["cap"], 0), r(l["util"] * 8760, 0), l["lines"]])
+                        r(l["L"], 0), r(l["cap"], 0), r(l["line_cap"], 0), l["cap_src"], r(l["util"] * 8760, 0),
+                        r(l["K"], 1) if "K" in l else "", r(l["K_sd"], 1) if "K" in l else "", l.get("K_src", ""),
+                        l["lines"]])
 
     # ------------------------------------------------------------ report (stdout)
     print(f"consumption scale factor (national 2022 / sum of provincial raw): {scale:.4f}")
@@ -363,6 +473,13 @@ def main():
               f"{(g['generic_ratio'] if g['generic_ratio'] is not None else float('nan')):5.2f} {g['unassigned']:7.1f} "
               f"{I_raw[p]:7.1f} {I[p]:6.1f} {I_sd[p]:5.1f} {bev_prov[p]:8d} {bev_prov[p]-bev_rest[p]:8d}")
     print("pool-margin reductions:", pool_cut)
+    print("corridors above", f"{UTIL_WARN_H:.0f} h/yr (both directions, sent):", util_report or "none")
+    print("v2 calibration: province  a_p (TWh carrying I_p)  tot  carved-out local use  I_raw  I  sd  flag")
+    for p in provs:
+        carved = sum(c["Lw"] for c in cities if c["p"] == p and "J" in c)
+        print(f"  {p:14s} {a[p]:7.1f} {tot[p]:7.1f} {carved:6.1f} {I_raw[p]:7.1f} {I[p]:6.1f} {I_sd[p]:5.1f}  {flags[p]}")
+    print(f"own intensities: {sum('K' in l for l in links)} links, {sum('J' in c for c in cities)} cities; "
+          f"flagged residuals: {[p for p in provs if flags[p]] or 'none'}")
     print(f"sum C {sum(C.values()):.2f}; sum city D {sum(c['D'] for c in cities):.2f}; "
           f"BEV national {sum(bev_prov.values())}; BEV in cities {sum(c['bev'] for c in cities)}")
     with open(os.path.join(HERE, "excluded_units.csv"), "w", newline="", encoding="utf-8") as f:

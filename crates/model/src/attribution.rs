@@ -1,6 +1,13 @@
 //! One draw of the attribution model: provincial pools, city supply, vehicles, and
 //! where the EV emissions land (the README's Model section gives the equations).
 //!
+//! Generation carries the intensity of the plants behind it: a link's own
+//! `link_intensity` (K_l) or its sender's `gen_intensity`, a city's own
+//! `city_gen_intensity` (J_c) or its province's. Which links and cities have their
+//! own is fixed for a network ([`Network::own_intensities`]); without any, every
+//! pass does exactly the operations of the model without source intensities, so
+//! a config without the two parameters gives the same bits as before them.
+//!
 //! A draw is evaluated in passes. The *flow* passes compute what does not depend
 //! on any intensity (energy sent, pooled, drawn and leaving; the metrics the tables
 //! mark [`Part::Flows`]); the *intensity* passes compute the rest from them. A
@@ -55,6 +62,13 @@ pub struct Scratch {
     city_surplus_twh: Vec<f64>,
     /// Per city: its province's `share_base_twh`.
     city_share_base_twh: Vec<f64>,
+    /// Per province: the energy of its leaving generation that EVs draw from the
+    /// pools it feeds, Σ_p drawn_p/pool_p·e_{p,r} (GWh; Λ_r at a uniform intensity is
+    /// this times I_r).
+    drawn_from_gwh: Vec<f64>,
+    /// Per city: the share of its province's pool that links deliver, M/(O+M)
+    /// (0 for an empty pool).
+    pool_import_share: Vec<f64>,
 
     // What depends on the intensities.
     landed_t: Vec<f64>,
@@ -64,6 +78,31 @@ pub struct Scratch {
     pool_intensity: Vec<f64>,
     /// Per city: its province's Λ_r.
     city_landed_t: Vec<f64>,
+    /// Per link: K_l, its own intensity or its sender's I_q.
+    link_intensity: Vec<f64>,
+    /// Per province: the emissions of its pool, O_p·I_p + Σ sent_l·K_l.
+    pool_emissions: Vec<f64>,
+    /// Per city of a province with sources of their own: its surplus emissions
+    /// U_s·J_s (t/GWh·… as TWh·g/kWh) and its province's burden per unit of
+    /// those, which make the burden it receives.
+    emission_share_num: Vec<f64>,
+    emission_share_den: Vec<f64>,
+
+    // The network's sources of their own intensity, fixed for a model.
+    /// Per link: whether it has its own intensity.
+    own_link: Vec<bool>,
+    /// The cities with their own intensity, ascending.
+    own_cities: Vec<usize>,
+    /// Per province: whether a city of it has its own intensity (its local use is
+    /// then summed city by city).
+    own_city_in: Vec<bool>,
+    /// The provinces with sources of their own (a city or an outgoing link), whose
+    /// landed burden is shared in proportion to emissions, not energy.
+    own_source_provinces: Vec<usize>,
+    /// Per province: whether a link out of it has its own intensity.
+    own_link_out_of: Vec<bool>,
+    /// The cities of those provinces, ascending.
+    own_source_cities: Vec<usize>,
     /// The cities of the advanced tiers, ascending.
     advanced: Vec<usize>,
 }
@@ -71,6 +110,9 @@ pub struct Scratch {
 impl Scratch {
     pub(crate) fn new(network: &Network) -> Scratch {
         let (np, nc) = (network.provinces().len(), network.cities().len());
+        let own = network.own_intensities();
+        let own_source_provinces: Vec<usize> =
+            (0..np).filter(|&p| network.has_own_sources(p)).collect();
         Scratch {
             sent_twh: vec![0.0; network.links().len()],
             imports_twh: vec![0.0; np],
@@ -88,10 +130,33 @@ impl Scratch {
             grid_kwh_per_km: vec![0.0; nc],
             city_surplus_twh: vec![0.0; nc],
             city_share_base_twh: vec![0.0; nc],
+            pool_import_share: vec![0.0; nc],
+            drawn_from_gwh: vec![0.0; np],
             landed_t: vec![0.0; np],
             own_intensity: vec![0.0; nc],
             pool_intensity: vec![0.0; nc],
             city_landed_t: vec![0.0; nc],
+            link_intensity: vec![0.0; network.links().len()],
+            pool_emissions: vec![0.0; np],
+            emission_share_num: vec![0.0; nc],
+            emission_share_den: vec![0.0; nc],
+            own_link: own.links.clone(),
+            own_cities: (0..nc).filter(|&c| own.cities[c]).collect(),
+            own_city_in: (0..np)
+                .map(|p| network.cities_in(p).iter().any(|&c| own.cities[c]))
+                .collect(),
+            own_source_provinces: own_source_provinces.clone(),
+            own_link_out_of: (0..np)
+                .map(|p| network.links_out_of(p).iter().any(|&l| own.links[l]))
+                .collect(),
+            own_source_cities: {
+                let mut cities: Vec<usize> = own_source_provinces
+                    .iter()
+                    .flat_map(|&p| network.cities_in(p).iter().copied())
+                    .collect();
+                cities.sort_unstable();
+                cities
+            },
             advanced: (0..nc).filter(|&c| network.cities()[c].advanced).collect(),
         }
     }
@@ -249,8 +314,15 @@ fn pool_flows(net: &Network, v: &ParamValues, s: &mut Scratch) {
         let own_pool = (consumption_twh - imports - local_use).max(0.0);
         s.imports_twh[p] = imports;
         s.own_pool_twh[p] = own_pool;
-        let empty = f64::from(u8::from(own_pool + imports <= 0.0));
+        let pool_twh = own_pool + imports;
+        let empty = f64::from(u8::from(pool_twh <= 0.0));
         spread(net.cities_in(p), &mut s.pool_empty, empty);
+        let imported = if pool_twh > 0.0 {
+            imports / pool_twh
+        } else {
+            0.0
+        };
+        spread(net.cities_in(p), &mut s.pool_import_share, imported);
     }
 }
 
@@ -263,14 +335,25 @@ fn spread(cities: &[usize], per_city: &mut [f64], value: f64) {
     }
 }
 
-/// P_p and the consumption-side intensity of every province.
+/// K_l of every link, then P_p and the consumption-side intensity of every
+/// province, and I_p, J_c and P_p spread to the cities.
+// `p` indexes a dozen per-province arrays, not only the intensities.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn pool_intensities(net: &Network, v: &ParamValues, s: &mut Scratch, o: &mut ProvinceRuns<'_>) {
     let gen_intensity = v.get(Param::GenIntensity);
+    let own_link_intensity = v.get(Param::LinkIntensity);
+    for (l, link) in net.links().iter().enumerate() {
+        s.link_intensity[l] = if s.own_link[l] {
+            own_link_intensity[l]
+        } else {
+            gen_intensity[link.from]
+        };
+    }
     for p in 0..net.provinces().len() {
         let mut imported_emissions = 0.0;
         for &l in net.links_into(p) {
-            imported_emissions += s.sent_twh[l] * gen_intensity[net.links()[l].from];
+            imported_emissions += s.sent_twh[l] * s.link_intensity[l];
         }
         let (own_pool, imports, local_use) =
             (s.own_pool_twh[p], s.imports_twh[p], s.local_use_twh[p]);
@@ -291,8 +374,26 @@ fn pool_intensities(net: &Network, v: &ParamValues, s: &mut Scratch, o: &mut Pro
         };
         o.pool_intensity[p] = pool_intensity;
         o.consumption_intensity[p] = consumption_intensity;
+        s.pool_emissions[p] = pool_emissions;
         spread(net.cities_in(p), &mut s.own_intensity, gen_intensity[p]);
         spread(net.cities_in(p), &mut s.pool_intensity, pool_intensity);
+    }
+    // J_c where a city has its own; its province's local use is then summed
+    // city by city (elsewhere Σ L_c·I_p is the province's local use times I_p).
+    let own_city_intensity = v.get(Param::CityGenIntensity);
+    for &c in &s.own_cities {
+        s.own_intensity[c] = own_city_intensity[c];
+    }
+    for p in (0..net.provinces().len()).filter(|&p| s.own_city_in[p]) {
+        let local_emissions: f64 = (net.cities_in(p).iter())
+            .map(|&c| s.city_local_use_twh[c] * s.own_intensity[c])
+            .sum();
+        let used_twh = s.local_use_twh[p] + s.own_pool_twh[p] + s.imports_twh[p];
+        o.consumption_intensity[p] = if used_twh > 0.0 {
+            (local_emissions + s.pool_emissions[p]) / used_twh
+        } else {
+            gen_intensity[p]
+        };
     }
 }
 
@@ -316,6 +417,8 @@ fn city_flows(ice_basis: IceBasis, v: &ParamValues, s: &mut Scratch, o: &mut Cit
     let wtt = city(Param::GasolineWttUplift);
     let ice_extra = city(Param::IceExtraGPerKm);
     let share_of = &mut o.import_share[..n];
+    let share_province_of = &mut o.import_share_province[..n];
+    let pool_import_share = &s.pool_import_share[..n];
     let ice_of = &mut o.ice_g_per_km[..n];
     let energy_of = &mut o.ev_energy_gwh[..n];
     let (at_plug_of, grid_of) = (&mut s.at_plug[..n], &mut s.grid_kwh_per_km[..n]);
@@ -331,6 +434,7 @@ fn city_flows(ice_basis: IceBasis, v: &ParamValues, s: &mut Scratch, o: &mut Cit
         let ice = ice_l[c] / 100.0 * fuel_factor[c] * 1000.0 * (1.0 + uplift) + ice_extra[c];
         let energy = stock[c] * vkt[c] * grid_kwh_per_km / 1e6;
         share_of[c] = share;
+        share_province_of[c] = share * pool_import_share[c];
         at_plug_of[c] = at_plug;
         grid_of[c] = grid_kwh_per_km;
         ice_of[c] = ice;
@@ -459,9 +563,28 @@ fn burden_flows(net: &Network, s: &mut Scratch) {
         s.share_base_twh[r] = share_base;
         spread(net.cities_in(r), &mut s.city_share_base_twh, share_base);
     }
+    // The energy EVs draw from each province's leaving generation, for the
+    // provinces whose burden is shared by emissions.
+    if s.own_source_provinces.is_empty() {
+        return;
+    }
+    s.drawn_from_gwh.fill(0.0);
+    for p in 0..net.provinces().len() {
+        let pool_twh = s.own_pool_twh[p] + s.imports_twh[p];
+        if s.drawn_gwh[p] <= 0.0 || pool_twh <= 0.0 {
+            continue;
+        }
+        let per_twh = s.drawn_gwh[p] / pool_twh;
+        s.drawn_from_gwh[p] += per_twh * s.own_pool_twh[p];
+        for &l in net.links_into(p) {
+            s.drawn_from_gwh[net.links()[l].from] += per_twh * s.sent_twh[l];
+        }
+    }
 }
 
 /// Λ_r per province, then B_s for exporter cities and N_c for every city.
+// `p` indexes a dozen per-province arrays, not only the intensities.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn burden_landing(net: &Network, v: &ParamValues, s: &mut Scratch, o: &mut Outputs<'_>) {
     let gen_intensity = v.get(Param::GenIntensity);
@@ -480,7 +603,7 @@ fn burden_landing(net: &Network, v: &ParamValues, s: &mut Scratch, o: &mut Outpu
         s.landed_t[p] += per_twh * s.own_pool_twh[p] * gen_intensity[p];
         for &l in net.links_into(p) {
             let from = net.links()[l].from;
-            s.landed_t[from] += per_twh * s.sent_twh[l] * gen_intensity[from];
+            s.landed_t[from] += per_twh * s.sent_twh[l] * s.link_intensity[l];
         }
     }
     for r in 0..net.provinces().len() {
@@ -494,6 +617,7 @@ fn burden_landing(net: &Network, v: &ParamValues, s: &mut Scratch, o: &mut Outpu
         o.province.burden_landed_t[r] = landed;
         o.province.burden_rest_of_province_t[r] = rest;
     }
+    share_by_emissions(net, v, s, &mut o.province);
     // B_s and N_c over the contiguous per-city runs (see `city_intensities`).
     let n = s.province_of.len();
     let city = &mut o.city;
@@ -515,6 +639,64 @@ fn burden_landing(net: &Network, v: &ParamValues, s: &mut Scratch, o: &mut Outpu
         net_transfer[c] = exported[c] - received_t;
         net_importer[c] = if net_transfer[c] > 0.0 { 1.0 } else { 0.0 };
     }
+    // In provinces with sources of their own intensity, the burden is shared in
+    // proportion to emissions (`share_by_emissions`).
+    for &c in &s.own_source_cities {
+        let received_t = s.emission_share_num[c] * s.emission_share_den[c];
+        received[c] = received_t;
+        net_transfer[c] = exported[c] - received_t;
+        net_importer[c] = if net_transfer[c] > 0.0 { 1.0 } else { 0.0 };
+    }
+}
+
+/// For a province with generation of its own intensity, the burden landing on it
+/// is shared by its surplus cities and the rest of the province in proportion to
+/// their emissions (U_s·J_s, and what is left of the emissions leaving the
+/// province, O_r·I_r + Σ sent_l·K_l), not to their energy: a city of wind farms
+/// takes little of the burden that lands on its coal-heavy province. Sets the rest
+/// of the province and each city's share; where intensities are uniform this is
+/// the energy share.
+#[inline(always)]
+fn share_by_emissions(net: &Network, v: &ParamValues, s: &mut Scratch, o: &mut ProvinceRuns<'_>) {
+    let gen_intensity = v.get(Param::GenIntensity);
+    for &r in &s.own_source_provinces {
+        let leaving_emissions = s.own_pool_twh[r] * gen_intensity[r]
+            + (net.links_out_of(r).iter())
+                .map(|&l| s.sent_twh[l] * s.link_intensity[l])
+                .sum::<f64>();
+        let mut surplus_emissions = 0.0;
+        for &c in net.cities_in(r) {
+            let emissions = s.city_surplus_twh[c] * s.own_intensity[c];
+            s.emission_share_num[c] = emissions;
+            surplus_emissions += emissions;
+        }
+        let base = leaving_emissions.max(surplus_emissions);
+        let landed = s.landed_t[r];
+        // The burden per tonne emitted. When every kWh leaving the province
+        // carries I_r (no link of its own intensity), it is the share of the
+        // leaving energy that EVs draw: flows only, so a scenario that changes
+        // I_r alone leaves a city of its own intensity exactly its burden, not
+        // the same up to a rounding residue.
+        let per_tonne = if !s.own_link_out_of[r] && leaving_emissions >= surplus_emissions {
+            if s.leaving_twh[r] > 0.0 {
+                s.drawn_from_gwh[r] / s.leaving_twh[r]
+            } else {
+                0.0
+            }
+        } else if base > 0.0 {
+            landed / base
+        } else {
+            0.0
+        };
+        for &c in net.cities_in(r) {
+            s.emission_share_den[c] = per_tonne;
+        }
+        o.burden_rest_of_province_t[r] = if base > 0.0 {
+            per_tonne * (leaving_emissions - surplus_emissions).max(0.0)
+        } else {
+            landed
+        };
+    }
 }
 
 /// National headline metrics from the city metrics already in `city`, into
@@ -533,11 +715,14 @@ fn headlines(
     let n = s.province_of.len();
     let (energy, share) = (&city.ev_energy_gwh[..n], &city.import_share[..n]);
     let (territorial, emissions) = (&city.ev_territorial_t[..n], &city.ev_emissions_t[..n]);
+    let share_province = &city.import_share_province[..n];
     let (mut adv_energy, mut adv_imported, mut adv_territorial, mut adv_emissions) =
         (0.0, 0.0, 0.0, 0.0);
+    let mut adv_imported_province = 0.0;
     for &c in &s.advanced {
         adv_energy += energy[c];
         adv_imported += energy[c] * share[c];
+        adv_imported_province += energy[c] * share_province[c];
         adv_territorial += territorial[c];
         adv_emissions += emissions[c];
     }
@@ -562,6 +747,14 @@ fn headlines(
                     });
                 }
                 adv_imported / adv_energy
+            }
+            Headline::AdvancedImportShareProvince => {
+                if adv_energy <= 0.0 {
+                    return Err(ModelError::NoAdvancedEmissions {
+                        what: "charging energy",
+                    });
+                }
+                adv_imported_province / adv_energy
             }
             Headline::MaxEvPenalty => max_ratio - 1.0,
             Headline::ImporterCityShare => importers as f64 / n as f64,

@@ -39,6 +39,6 @@ pub use metrics::{
     CityMetric, CityRuns, Headline, HeadlineInfo, MetricInfo, Over, ProvinceMetric, ProvinceRuns,
 };
 pub use model::Model;
-pub use network::{City, Entity, Link, Network, Province};
-pub use params::{Param, ParamInfo, Part, PhysicalRange};
+pub use network::{City, Entity, Link, Network, OwnIntensities, Province};
+pub use params::{Fallback, Param, ParamInfo, Part, PhysicalRange};
 pub use values::ParamValues;

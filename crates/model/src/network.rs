@@ -66,6 +66,18 @@ pub struct Network {
     cities_in: Vec<Vec<usize>>,
     links_into: Vec<Vec<usize>>,
     links_out_of: Vec<Vec<usize>>,
+    own_intensity: OwnIntensities,
+}
+
+/// Which links and cities have a generation intensity of their own
+/// (`link_intensity`, `city_gen_intensity`); the others take the `gen_intensity`
+/// of the province behind them (the sending province, the city's province).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OwnIntensities {
+    /// Per link, in table order.
+    pub links: Vec<bool>,
+    /// Per city, in table order.
+    pub cities: Vec<bool>,
 }
 
 impl Network {
@@ -84,6 +96,10 @@ impl Network {
             links_into[link.to].push(l);
             links_out_of[link.from].push(l);
         }
+        let own_intensity = OwnIntensities {
+            links: vec![false; links.len()],
+            cities: vec![false; cities.len()],
+        };
         Network {
             provinces,
             cities,
@@ -91,7 +107,35 @@ impl Network {
             cities_in,
             links_into,
             links_out_of,
+            own_intensity,
         }
+    }
+
+    /// The same network, with the links and cities that have a generation
+    /// intensity of their own. Panics when a list's length is not the number of
+    /// links or cities (the config loader builds them from the tables).
+    pub fn with_own_intensities(mut self, own: OwnIntensities) -> Network {
+        assert_eq!(own.links.len(), self.links.len(), "one flag per link");
+        assert_eq!(own.cities.len(), self.cities.len(), "one flag per city");
+        self.own_intensity = own;
+        self
+    }
+
+    /// Which links and cities have a generation intensity of their own.
+    #[inline]
+    pub fn own_intensities(&self) -> &OwnIntensities {
+        &self.own_intensity
+    }
+
+    /// Whether province `p` has generation of its own intensity: a city with its
+    /// own `city_gen_intensity`, or a link out of it with its own `link_intensity`.
+    pub fn has_own_sources(&self, p: usize) -> bool {
+        self.cities_in[p]
+            .iter()
+            .any(|&c| self.own_intensity.cities[c])
+            || self.links_out_of[p]
+                .iter()
+                .any(|&l| self.own_intensity.links[l])
     }
 
     /// All provinces, in table order.

@@ -7,11 +7,22 @@
 
 use super::lhs::LhsChunk;
 use super::sobol::{MAX_DIMENSIONS, SobolChunk, SobolDesign};
-use super::stream::{ChunkStreams, UniformStream};
+use super::stream::{ChunkStreams, SCENARIO_STREAM_BIT, UniformStream};
 
-/// A run's sampling design.
+/// A run's sampling design: the design's own variates, and a plain Monte Carlo
+/// stream per chunk for the variates only scenarios read (see
+/// [`super::SamplingPlan::variant`]), which no design draws, so that adding a
+/// scenario never changes the baseline's draws.
 #[derive(Clone, Debug)]
-pub enum Design {
+pub struct Design {
+    kind: DesignKind,
+    n_variates: usize,
+    scenario_streams: ChunkStreams,
+}
+
+/// The design proper.
+#[derive(Clone, Debug)]
+enum DesignKind {
     /// Independent uniforms from a ChaCha8 stream per chunk.
     Mc(ChunkStreams),
     /// A Latin hypercube per chunk, over `dims` variates.
@@ -44,19 +55,24 @@ pub enum DesignError {
 impl Design {
     /// The design of `kind` for a run with `n_variates` uniforms per draw.
     pub fn new(kind: SamplerKind, seed: u64, n_variates: usize) -> Result<Design, DesignError> {
-        match kind {
-            SamplerKind::Mc => Ok(Design::Mc(ChunkStreams::new(seed))),
-            SamplerKind::Lhs => Ok(Design::Lhs {
+        let kind = match kind {
+            SamplerKind::Mc => DesignKind::Mc(ChunkStreams::new(seed)),
+            SamplerKind::Lhs => DesignKind::Lhs {
                 streams: ChunkStreams::new(seed),
                 dims: n_variates,
-            }),
-            SamplerKind::Sobol => SobolDesign::new(seed, n_variates).map(Design::Sobol).ok_or(
-                DesignError::TooManyDimensions {
+            },
+            SamplerKind::Sobol => SobolDesign::new(seed, n_variates)
+                .map(DesignKind::Sobol)
+                .ok_or(DesignError::TooManyDimensions {
                     variates: n_variates,
                     max: MAX_DIMENSIONS,
-                },
-            ),
-        }
+                })?,
+        };
+        Ok(Design {
+            kind,
+            n_variates,
+            scenario_streams: ChunkStreams::new(seed),
+        })
     }
 
     /// The variates of chunk `k`, which holds draws `first .. first + len`.
@@ -64,21 +80,34 @@ impl Design {
     /// For `lhs` this generates the whole chunk (`len × n_variates` values); `mc` and
     /// `sobol` generate draw by draw.
     pub fn chunk(&self, k: u64, first: u64, len: u64) -> ChunkVariates {
-        match self {
-            Design::Mc(streams) => ChunkVariates::Mc(streams.chunk(k)),
-            Design::Lhs { streams, dims } => {
-                ChunkVariates::Lhs(LhsChunk::new(streams, k, len as usize, *dims))
+        let design = match &self.kind {
+            DesignKind::Mc(streams) => DesignChunk::Mc(streams.chunk(k)),
+            DesignKind::Lhs { streams, dims } => {
+                DesignChunk::Lhs(LhsChunk::new(streams, k, len as usize, *dims))
             }
-            Design::Sobol(sobol) => ChunkVariates::Sobol(sobol.chunk(first)),
+            DesignKind::Sobol(sobol) => DesignChunk::Sobol(sobol.chunk(first)),
+        };
+        ChunkVariates {
+            design,
+            n_variates: self.n_variates,
+            scenarios: self.scenario_streams.chunk(k | SCENARIO_STREAM_BIT),
         }
     }
 }
 
 /// The variates of one chunk, handed out draw by draw in order.
+#[derive(Clone, Debug)]
+pub struct ChunkVariates {
+    design: DesignChunk,
+    n_variates: usize,
+    scenarios: UniformStream,
+}
+
+/// The design's variates of one chunk.
 // One value per worker and chunk: the inline ChaCha state of `Mc` is not worth a box.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
-pub enum ChunkVariates {
+enum DesignChunk {
     /// Plain Monte Carlo.
     Mc(UniformStream),
     /// A Latin hypercube, generated up front.
@@ -88,13 +117,19 @@ pub enum ChunkVariates {
 }
 
 impl ChunkVariates {
-    /// Fills `u` with the next draw's uniforms, each in (0, 1).
+    /// Fills `u` with the next draw's uniforms, each in (0, 1): the design's
+    /// variates first, then those only scenarios read (when `u` is longer than the
+    /// design's variates), from the chunk's scenario stream.
     #[inline]
     pub fn next_draw(&mut self, u: &mut [f64]) {
-        match self {
-            ChunkVariates::Mc(stream) => stream.fill(u),
-            ChunkVariates::Lhs(lhs) => lhs.next_draw(u),
-            ChunkVariates::Sobol(sobol) => sobol.next_draw(u),
+        let (design, scenarios) = u.split_at_mut(self.n_variates.min(u.len()));
+        match &mut self.design {
+            DesignChunk::Mc(stream) => stream.fill(design),
+            DesignChunk::Lhs(lhs) => lhs.next_draw(design),
+            DesignChunk::Sobol(sobol) => sobol.next_draw(design),
+        }
+        if !scenarios.is_empty() {
+            self.scenarios.fill(scenarios);
         }
     }
 }
@@ -151,6 +186,29 @@ impl SamplerKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The variates only scenarios read come after the design's, from a stream of
+    /// their own: the design's variates of every draw are those of a run without
+    /// them, for every design, and a design of no variates still draws them.
+    #[test]
+    fn scenario_variates_leave_the_design_s_draws_alone() {
+        for kind in [SamplerKind::Mc, SamplerKind::Lhs, SamplerKind::Sobol] {
+            for n in [0, 3] {
+                let design = Design::new(kind, 7, n).unwrap();
+                let (mut plain, mut longer) =
+                    (design.chunk(2, 2048, 1024), design.chunk(2, 2048, 1024));
+                let mut scenario = ChunkStreams::new(7).chunk(2 | SCENARIO_STREAM_BIT);
+                for _ in 0..5 {
+                    let (mut a, mut b, mut c) = (vec![0.0; n], vec![0.0; n + 2], [0.0; 2]);
+                    plain.next_draw(&mut a);
+                    longer.next_draw(&mut b);
+                    scenario.fill(&mut c);
+                    assert_eq!(a[..], b[..n], "{kind:?}");
+                    assert_eq!(c[..], b[n..], "{kind:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn sobol_past_the_table_is_a_clear_error() {

@@ -78,7 +78,12 @@ impl<'m> Evaluator<'m> {
             model,
             plan,
             scenarios,
-            uniforms: vec![0.5; plan.n_variates()],
+            // The design's variates, then those only scenarios read.
+            uniforms: vec![
+                0.5;
+                (scenarios.iter().map(|s| s.plan.variates_end()))
+                    .fold(plan.variates_end(), usize::max)
+            ],
             values: ParamValues::new(model.network()),
             scratch: model.scratch(),
             out: vec![0.0; per_model * (1 + scenarios.len())],
@@ -86,7 +91,7 @@ impl<'m> Evaluator<'m> {
             scenario_values: ParamValues::new(model.network()),
             on_base: scenarios
                 .iter()
-                .map(|s| s.plan.changed_params().all(Param::is_intensity))
+                .map(|s| s.model.is_none() && s.plan.changed_params().all(Param::is_intensity))
                 .collect(),
             full_scratch: model.scratch(),
         }
@@ -179,7 +184,8 @@ impl<'m> Evaluator<'m> {
             if on_base {
                 evaluate_variant(self.model, values, &mut self.scratch, base, delta)
             } else {
-                evaluate_model(self.model, values, &mut self.full_scratch, delta)
+                let model = scenario.model.as_ref().unwrap_or(self.model);
+                evaluate_model(model, values, &mut self.full_scratch, delta)
             }
             .map_err(|e| in_scenario(e.into()))?;
             subtract_in_place(delta, base);

@@ -26,7 +26,8 @@ pub use evaluator::{DRAWS_PER_GROUP, DrawError, DrawErrorKind, Evaluator, evalua
 pub use normal::std_normal_quantiles;
 pub use parallel::{ChunkPlan, PreparedRun, SamplerError, SamplerRun, Segment};
 pub use plan::{
-    Change, ParamPlan, PlanEntry, RangeError, SamplingPlan, Scenario, VariantError, check_support,
+    Change, ParamPlan, PlanEntry, RangeError, SamplingPlan, Scenario, ShareError, VariantError,
+    check_support,
 };
 pub use scope::Scope;
 pub use stream::CHUNK_SIZE;

@@ -6,7 +6,7 @@ use super::elementary::exp;
 use super::normal::{std_normal_quantile, std_normal_quantiles};
 use super::scope::Scope;
 use crate::simd::avx2_dispatch;
-use evcarbon_model::{Entity, Network, Param, ParamValues};
+use evcarbon_model::{Entity, Model, Network, Param, ParamValues};
 
 /// One parameter's scope, distribution per entity, and per-entity flags marking
 /// distributions that can leave the physical range (checked on every draw).
@@ -37,8 +37,26 @@ pub struct ParamPlan {
     /// loss, say): the draw is then mapped without a branch per entity (see
     /// [`Self::apply_triangular`]).
     triangular: Option<TriangularBatch>,
+    /// Whether some entity takes a variate (some distribution is not degenerate);
+    /// a parameter that takes none reads no uniform.
+    random: bool,
+    /// A part of each entity's normal score shared with the other cities of its
+    /// province (`province_share`).
+    shared: Option<SharedScore>,
 }
 
+/// The province-wide part of a per-city parameter's normal score: entity `c` maps
+/// `z = √w·Z_province + √(1−w)·Z_c` through its distribution, where `Z_province`
+/// is the score of its province's variate. Only for normal (untruncated) and
+/// lognormal parameters, whose values are functions of the score.
+#[derive(Clone, Debug, PartialEq)]
+struct SharedScore {
+    /// √w and √(1 − w).
+    common: f64,
+    own: f64,
+    /// Per entity: the variate of its province.
+    province_variate: Vec<u32>,
+}
 /// The inverse CDFs of a parameter's triangular leaders (see [`Twins`]), field
 /// by field, so that the loop over them vectorizes where their variates are
 /// consecutive.
@@ -204,6 +222,24 @@ impl ZBatch {
     }
 }
 
+impl SharedScore {
+    /// Mixes each leader's own score in `zs` with its province's. The province's
+    /// score is computed once per run of leaders of one province (contiguous in
+    /// the bundled tables; were they not, it would be computed more often, never
+    /// differently).
+    #[inline(always)]
+    fn mix(&self, uniforms: &[f64], leaders: &[u32], zs: &mut [f64]) {
+        let (mut variate, mut province_z) = (u32::MAX, f64::NAN);
+        for (z, &e) in zs.iter_mut().zip(leaders) {
+            let v = self.province_variate[e as usize];
+            if v != variate {
+                (variate, province_z) = (v, std_normal_quantile(uniforms[v as usize]));
+            }
+            *z = self.common * province_z + self.own * *z;
+        }
+    }
+}
+
 /// Entities mapped per batch: the uniforms and scores of a batch stay on the stack.
 const BATCH: usize = 256;
 
@@ -253,7 +289,13 @@ impl ParamPlan {
         for &e in &self.twins.leaders {
             let e = e as usize;
             let (d, v) = (&self.dists[e], self.variate_of[e]);
-            let u = uniforms[v as usize];
+            // A degenerate distribution ignores its uniform (a plan of fixed
+            // values has none to read).
+            let u = if self.random {
+                uniforms[v as usize]
+            } else {
+                0.5
+            };
             let mut x = if shares_z && d.reads_z() {
                 if z_variate != v {
                     (z_variate, z) = (v, std_normal_quantile(u));
@@ -317,6 +359,9 @@ impl ParamPlan {
                 }
             }
             std_normal_quantiles(us, zs);
+            if let Some(shared) = &self.shared {
+                shared.mix(uniforms, &self.twins.leaders[start..end], zs);
+            }
             let (shift, scale) = (&batch.shift[start..end], &batch.scale[start..end]);
             if batch.log {
                 lognormals_from_z(zs, shift, scale, xs);
@@ -441,6 +486,13 @@ impl ParamPlan {
         &self.variate_of
     }
 
+    /// With `province_share`: the weights `(√w, √(1−w))` of the province's and
+    /// the entity's own normal score, and each entity's province variate.
+    pub fn shared_score(&self) -> Option<(f64, f64, &[u32])> {
+        let s = self.shared.as_ref()?;
+        Some((s.common, s.own, &s.province_variate))
+    }
+
     /// Whether the parameter takes variates (some distribution is not degenerate).
     pub fn has_variates(&self) -> bool {
         self.dists.iter().any(|d| !d.is_degenerate())
@@ -458,6 +510,11 @@ impl ParamPlan {
 pub struct SamplingPlan {
     params: Vec<ParamPlan>,
     n_variates: usize,
+    /// One past the last variate a draw of this plan reads: `n_variates`, or more
+    /// in a scenario that gives a random distribution to a parameter the baseline
+    /// leaves fixed (those variates are not the design's; see
+    /// [`SamplingPlan::variant`]).
+    variates_end: usize,
     copula: Copula,
 }
 
@@ -513,13 +570,59 @@ impl SamplingPlan {
                 twins,
                 affine: None,
                 changed: false,
+                random,
+                shared: None,
             });
         }
         SamplingPlan {
             params,
             n_variates: next as usize,
+            variates_end: next as usize,
             copula: Copula::default(),
         }
+    }
+
+    /// Gives per-city parameter `param` a normal-score part shared by the cities
+    /// of each province, with share `w` of the score's variance (0 < w < 1): one
+    /// more variate per province with cities, numbered after every variate so far,
+    /// so that the others keep their numbers. Call it before [`Self::correlate`]
+    /// and before making scenario variants.
+    pub fn share_within_provinces(
+        &mut self,
+        network: &Network,
+        param: Param,
+        w: f64,
+    ) -> Result<(), ShareError> {
+        let plan = &self.params[param.index()];
+        if !(w > 0.0 && w < 1.0) {
+            return Err(ShareError::Range(w));
+        }
+        if param.entity() != Entity::City || plan.scope != Scope::Own {
+            return Err(ShareError::Scope(param.name()));
+        }
+        let plain_scores = plan
+            .z_batch
+            .as_ref()
+            .is_some_and(|b| b.truncation.is_none());
+        if !plain_scores {
+            return Err(ShareError::Family(param.name()));
+        }
+        let first = self.n_variates as u32;
+        let groups = group_of_entities(network, Entity::City, Scope::Province);
+        let n_groups = groups.iter().map(|&g| g + 1).max().unwrap_or(0);
+        self.params[param.index()].shared = Some(SharedScore {
+            common: w.sqrt(),
+            own: (1.0 - w).sqrt(),
+            province_variate: groups.iter().map(|&g| first + g).collect(),
+        });
+        self.n_variates += n_groups as usize;
+        self.variates_end = self.n_variates;
+        Ok(())
+    }
+
+    /// Whether `param` shares part of its score within provinces.
+    pub fn is_shared_within_provinces(&self, param: Param) -> bool {
+        self.params[param.index()].shared.is_some()
     }
 
     /// Sets the rank correlations applied to every draw's uniforms: the Gaussian
@@ -558,9 +661,15 @@ impl SamplingPlan {
         self.copula.apply(uniforms);
     }
 
-    /// Number of independent uniform variates per draw.
+    /// Number of independent uniform variates per draw that the design draws.
     pub fn n_variates(&self) -> usize {
         self.n_variates
+    }
+
+    /// One past the last variate a draw of this plan reads (at least
+    /// [`Self::n_variates`]; more in a scenario with variates of its own).
+    pub fn variates_end(&self) -> usize {
+        self.variates_end
     }
 
     /// The parameters, in [`Param::ALL`] order.
@@ -644,7 +753,7 @@ impl SamplingPlan {
 }
 
 /// A named scenario: the baseline plan with some parameters changed, sampled on
-/// the same variates (common random numbers).
+/// the same variates (common random numbers), and possibly other accounting.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
     /// Name from `[scenarios.NAME]`.
@@ -653,6 +762,9 @@ pub struct Scenario {
     pub description: String,
     /// The changed plan.
     pub plan: SamplingPlan,
+    /// The scenario's own model, when its accounting differs from the baseline's
+    /// (`ice_basis`); `None`: the baseline's model.
+    pub model: Option<Model>,
 }
 
 /// A scenario's change to one entity's parameter value.
@@ -672,27 +784,57 @@ pub enum Change {
 /// Why a scenario's changes cannot be applied.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum VariantError {
-    /// The baseline draws no variate for this parameter, so a random replacement
-    /// would have no common random number to use.
-    #[error(
-        "`{0}` is fixed in the baseline, so a scenario cannot give it a random distribution \
-         (common random numbers need a baseline variate); give it a distribution in the baseline"
-    )]
-    NoVariate(&'static str),
     /// The changed value can leave the physical range.
     #[error("{0}")]
     Range(String),
+    /// A parameter shared within provinces got a distribution whose value is not a
+    /// function of a normal score.
+    #[error(
+        "`{0}` shares part of its score within provinces (province_share), so a scenario can only \
+         give it normal (without min/max) or lognormal distributions"
+    )]
+    Shared(&'static str),
+}
+
+/// Why a parameter cannot share part of its score within provinces.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ShareError {
+    /// The share is not strictly between 0 and 1.
+    #[error(
+        "province_share must be strictly between 0 and 1 (0 means independent cities), not {0}"
+    )]
+    Range(f64),
+    /// The parameter is not drawn city by city.
+    #[error(
+        "province_share needs a city-level parameter drawn city by city (scope = \"city\"); `{0}` is not"
+    )]
+    Scope(&'static str),
+    /// The distributions are not functions of a normal score.
+    #[error(
+        "province_share works with normal (without min/max) and lognormal distributions; \
+         give `{0}` one of them for every city"
+    )]
+    Family(&'static str),
 }
 
 impl SamplingPlan {
     /// A variant of this plan for a scenario: the same variates (common random
     /// numbers), with `changes` applied in order to the listed entities of each
     /// parameter.
+    ///
+    /// A parameter that takes no variate here (its distributions are fixed, or
+    /// the config leaves it out) and gets a random distribution is given variates
+    /// of its own, numbered by its scope from [`Self::variates_end`]: they are
+    /// not the design's (the evaluator draws them from a stream of their own), so
+    /// the baseline's draws do not change.
     pub fn variant(
         &self,
+        network: &Network,
         changes: &[(Param, Vec<usize>, Change)],
     ) -> Result<SamplingPlan, VariantError> {
         let mut variant = self.clone();
+        // Parameters given variates of their own by an earlier change.
+        let mut numbered: Vec<Param> = Vec::new();
         for (param, entities, change) in changes {
             let plan = &mut variant.params[param.index()];
             plan.changed = true;
@@ -703,8 +845,13 @@ impl SamplingPlan {
             for &e in entities {
                 match change {
                     Change::Replace(d) => {
-                        if !has_variates && !d.is_degenerate() {
-                            return Err(VariantError::NoVariate(param.name()));
+                        if !has_variates && !d.is_degenerate() && !numbered.contains(param) {
+                            numbered.push(*param);
+                            let groups = group_of_entities(network, param.entity(), plan.scope);
+                            let first = variant.variates_end as u32;
+                            let n_groups = groups.iter().map(|&g| g + 1).max().unwrap_or(0);
+                            plan.variate_of = groups.iter().map(|&g| first + g).collect();
+                            variant.variates_end += n_groups as usize;
                         }
                         plan.dists[e] = d.clone();
                         if let Some(a) = plan.affine.as_mut() {
@@ -737,9 +884,17 @@ impl SamplingPlan {
                 plan.affine.as_deref(),
             ));
             let random = plan.has_variates();
+            plan.random = random;
             plan.z_batch = ZBatch::of(&plan.dists, &plan.variate_of, &plan.twins, random);
             plan.triangular =
                 TriangularBatch::of(&plan.dists, &plan.variate_of, &plan.twins, random);
+            let plain_scores = plan
+                .z_batch
+                .as_ref()
+                .is_some_and(|b| b.truncation.is_none());
+            if plan.shared.is_some() && !plain_scores {
+                return Err(VariantError::Shared(plan.param.name()));
+            }
         }
         Ok(variant)
     }
@@ -920,6 +1075,102 @@ mod tests {
         SamplingPlan::new(net, entries)
     }
 
+    /// A plan whose every parameter is fixed takes no variate and applies from an
+    /// empty draw of uniforms: a run of it has zero spread.
+    #[test]
+    fn a_plan_of_fixed_values_reads_no_uniform() {
+        let net = network();
+        let entries = Param::ALL
+            .into_iter()
+            .map(|p| {
+                let n = net.count(p.entity());
+                let d = Dist::new(DistSpec::Fixed { value: 0.5 }).unwrap();
+                (Scope::Global, vec![d; n], vec![false; n])
+            })
+            .collect();
+        let plan = SamplingPlan::new(&net, entries);
+        assert_eq!(plan.n_variates(), 0);
+        let mut values = ParamValues::new(&net);
+        plan.apply(&net, &[], &mut values).unwrap();
+        assert_eq!(values.get(Param::EvStock), &[0.5, 0.5, 0.5]);
+    }
+
+    /// With `province_share` w, city `c` of a lognormal parameter maps
+    /// `√w·Φ⁻¹(u_province) + √(1−w)·Φ⁻¹(u_c)`: the province variates come after
+    /// every other, cities of one province share theirs, and w is refused outside
+    /// (0, 1) and for distributions that are not functions of a normal score.
+    #[test]
+    fn a_score_shared_within_provinces_mixes_the_province_variate() {
+        let net = network();
+        let lognormal = Dist::new(DistSpec::LogNormal {
+            mu: 1.0,
+            sigma: 0.5,
+        })
+        .unwrap();
+        let entries: Vec<PlanEntry> = Param::ALL
+            .into_iter()
+            .map(|p| {
+                let n = net.count(p.entity());
+                let d = if p == Param::CityGenerationTwh {
+                    lognormal.clone()
+                } else {
+                    Dist::new(DistSpec::Fixed { value: 0.5 }).unwrap()
+                };
+                let scope = if p == Param::CityGenerationTwh {
+                    Scope::Own
+                } else {
+                    Scope::Global
+                };
+                (scope, vec![d; n], vec![false; n])
+            })
+            .collect();
+        let mut plan = SamplingPlan::new(&net, entries.clone());
+        assert_eq!(plan.n_variates(), 3);
+        let w: f64 = 0.36;
+        plan.share_within_provinces(&net, Param::CityGenerationTwh, w)
+            .unwrap();
+        assert_eq!(
+            plan.n_variates(),
+            5,
+            "one more variate per province with cities"
+        );
+        let u = [0.2, 0.7, 0.9, 0.6, 0.1];
+        let mut values = ParamValues::new(&net);
+        plan.apply(&net, &u, &mut values).unwrap();
+        // Cities a (province A: variate 3), b and c (province B: variate 4).
+        for (c, province_u) in [(0, u[3]), (1, u[4]), (2, u[4])] {
+            let z = w.sqrt() * std_normal_quantile(province_u)
+                + (1.0 - w).sqrt() * std_normal_quantile(u[c]);
+            let expected = lognormal.quantile_from_z(z);
+            assert_eq!(
+                values.get(Param::CityGenerationTwh)[c].to_bits(),
+                expected.to_bits()
+            );
+        }
+        let mut other = SamplingPlan::new(&net, entries);
+        for bad in [0.0, 1.0, -0.1, f64::NAN] {
+            assert!(matches!(
+                other.share_within_provinces(&net, Param::CityGenerationTwh, bad),
+                Err(ShareError::Range(_))
+            ));
+        }
+        assert!(matches!(
+            other.share_within_provinces(&net, Param::EvStock, 0.5),
+            Err(ShareError::Scope(_))
+        ));
+        let uniform_stock = plan_with(&net, |p, n| {
+            (p == Param::CityGenerationTwh).then(|| {
+                let d = Dist::new(DistSpec::Uniform { min: 1.0, max: 2.0 }).unwrap();
+                (Scope::Own, vec![d; n])
+            })
+        });
+        let mut uniform_stock = uniform_stock;
+        assert!(matches!(
+            uniform_stock.share_within_provinces(&net, Param::CityGenerationTwh, 0.5),
+            Err(ShareError::Family(_))
+        ));
+    }
+
     /// The AVX2 build of the lognormal batch gives the bits of the portable build
     /// and of `Dist::quantile_from_z`, overflow and underflow included.
     #[test]
@@ -1009,11 +1260,14 @@ mod tests {
             (p == Param::EvStock).then(|| (Scope::Own, vec![normal(5.0, Some(0.0)); n]))
         });
         let variant = base
-            .variant(&[(
-                Param::EvStock,
-                vec![2],
-                Change::Replace(normal(-10.0, None)),
-            )])
+            .variant(
+                &net,
+                &[(
+                    Param::EvStock,
+                    vec![2],
+                    Change::Replace(normal(-10.0, None)),
+                )],
+            )
             .unwrap();
         // Still mapped in a batch, whose range check is skipped when no entity
         // needs one.
@@ -1102,7 +1356,7 @@ mod tests {
             shift: 0.01,
         };
         let variant = base
-            .variant(&[(Param::DistributionLoss, vec![2, 3], change)])
+            .variant(&net, &[(Param::DistributionLoss, vec![2, 3], change)])
             .unwrap();
         let textbook = |(min, mode, max): (f64, f64, f64), u: f64| {
             let width = max - min;
@@ -1198,14 +1452,17 @@ mod tests {
         // distinct (variate, distribution) pair per province.
         assert_eq!(leaders(&base, Param::EvStock), 2);
         let variant = base
-            .variant(&[(
-                Param::VktKm,
-                vec![3, 6],
-                Change::Affine {
-                    scale: 0.8,
-                    shift: 0.0,
-                },
-            )])
+            .variant(
+                &net,
+                &[(
+                    Param::VktKm,
+                    vec![3, 6],
+                    Change::Affine {
+                        scale: 0.8,
+                        shift: 0.0,
+                    },
+                )],
+            )
             .unwrap();
         // c3 and c6, changed, are no longer twins of c0: they lead too (twins are
         // only looked for among the baseline's leaders).
@@ -1304,14 +1561,17 @@ mod tests {
             .collect();
         let base = SamplingPlan::new(&net, entries);
         let variant = base
-            .variant(&[(
-                Param::EvStock,
-                vec![1, 4],
-                Change::Affine {
-                    scale: 1.5,
-                    shift: 2.0,
-                },
-            )])
+            .variant(
+                &net,
+                &[(
+                    Param::EvStock,
+                    vec![1, 4],
+                    Change::Affine {
+                        scale: 1.5,
+                        shift: 2.0,
+                    },
+                )],
+            )
             .unwrap();
         assert_maps_like_straightforward(&net, &[&base, &variant]);
     }
@@ -1321,27 +1581,30 @@ mod tests {
         let net = network();
         let base = plan(&net, Scope::Own);
         let variant = base
-            .variant(&[
-                (
-                    Param::EvStock,
-                    vec![1],
-                    Change::Affine {
-                        scale: 2.0,
-                        shift: 1.0,
-                    },
-                ),
-                (
-                    Param::EvStock,
-                    vec![2],
-                    Change::Replace(
-                        Dist::new(DistSpec::Uniform {
-                            min: 0.0,
-                            max: 10.0,
-                        })
-                        .unwrap(),
+            .variant(
+                &net,
+                &[
+                    (
+                        Param::EvStock,
+                        vec![1],
+                        Change::Affine {
+                            scale: 2.0,
+                            shift: 1.0,
+                        },
                     ),
-                ),
-            ])
+                    (
+                        Param::EvStock,
+                        vec![2],
+                        Change::Replace(
+                            Dist::new(DistSpec::Uniform {
+                                min: 0.0,
+                                max: 10.0,
+                            })
+                            .unwrap(),
+                        ),
+                    ),
+                ],
+            )
             .unwrap();
         assert_eq!(variant.n_variates(), base.n_variates());
         let u = [0.5, 0.5, 0.2];
@@ -1351,18 +1614,30 @@ mod tests {
         assert_eq!(a.get(Param::EvStock), &[150.0, 150.0, 120.0]);
         assert_eq!(b.get(Param::EvStock), &[150.0, 301.0, 2.0]);
         // A shift that makes stock negative leaves the physical range.
-        let err = base.variant(&[(
-            Param::EvStock,
-            vec![0],
-            Change::Affine {
-                scale: 1.0,
-                shift: -150.0,
-            },
-        )]);
+        let err = base.variant(
+            &net,
+            &[(
+                Param::EvStock,
+                vec![0],
+                Change::Affine {
+                    scale: 1.0,
+                    shift: -150.0,
+                },
+            )],
+        );
         assert!(matches!(err, Err(VariantError::Range(_))));
-        // A fixed parameter cannot become random.
+        // A parameter fixed in the baseline that a scenario makes random reads
+        // variates of its own, after the baseline's, whose numbering stays.
         let random = Dist::new(DistSpec::Uniform { min: 0.0, max: 1.0 }).unwrap();
-        let err = base.variant(&[(Param::VktKm, vec![0], Change::Replace(random))]);
-        assert_eq!(err, Err(VariantError::NoVariate("vkt_km")));
+        let variant = base
+            .variant(&net, &[(Param::VktKm, vec![0], Change::Replace(random))])
+            .unwrap();
+        assert_eq!(variant.n_variates(), base.n_variates());
+        assert!(variant.variates_end() > base.n_variates());
+        let mut u = u.to_vec();
+        u.resize(variant.variates_end(), 0.25);
+        variant.apply(&net, &u, &mut b).unwrap();
+        assert_eq!(b.get(Param::VktKm)[0], 0.25);
+        assert_eq!(b.get(Param::EvStock), a.get(Param::EvStock));
     }
 }

@@ -35,6 +35,10 @@ pub const LHS_STREAM_BIT: u64 = 1 << 62;
 /// Stream id of the Sobol scrambling seeds (one stream per run, not per chunk).
 pub const SOBOL_SCRAMBLE_STREAM: u64 = 1 << 63;
 
+/// Bit set in the stream id of the variates only scenarios read: chunk `k` reads
+/// them, plain Monte Carlo whatever the design, from stream `k | SCENARIO_STREAM_BIT`.
+pub const SCENARIO_STREAM_BIT: u64 = 1 << 61;
+
 /// The per-chunk streams of one run.
 #[derive(Clone, Debug)]
 pub struct ChunkStreams {

@@ -85,9 +85,9 @@ fn close(actual: f64, expected: f64) {
     );
 }
 
-#[test]
-fn burden_is_conserved() {
-    let (model, out) = run(true);
+/// Asserts that the burden all cities export lands on provinces, and all of it on
+/// exporter cities or the rest of their provinces (to 1e-12 relative).
+fn assert_conserved(model: &Model, out: &[f64]) {
     let (lay, n) = (model.layout(), model.network());
     let over_cities = |m| {
         (0..n.cities().len())
@@ -101,11 +101,21 @@ fn burden_is_conserved() {
     };
     let exported = over_cities(CityMetric::BurdenExportedT);
     let landed = over_provinces(ProvinceMetric::BurdenLandedT);
-    let on_cities = over_cities(CityMetric::BurdenReceivedT);
-    let on_rest = over_provinces(ProvinceMetric::BurdenRestOfProvinceT);
+    let placed = over_cities(CityMetric::BurdenReceivedT)
+        + over_provinces(ProvinceMetric::BurdenRestOfProvinceT);
     assert!(exported > 0.0);
-    close(landed, exported);
-    close(on_cities + on_rest, exported);
+    for (what, x) in [("landed", landed), ("placed", placed)] {
+        assert!(
+            (x - exported).abs() <= 1e-12 * exported,
+            "{what} {x} vs exported {exported}"
+        );
+    }
+}
+
+#[test]
+fn burden_is_conserved() {
+    let (model, out) = run(true);
+    assert_conserved(&model, &out);
 }
 
 /// A scenario that changes one province's intensity changes the burden landing on
@@ -135,6 +145,30 @@ fn burden_landing_on_untouched_provinces_does_not_move_by_a_rounding_residue() {
             let received = |o: &[f64]| o[lay.city(CityMetric::BurdenReceivedT, c)];
             assert_eq!(received(&out).to_bits(), received(&base).to_bits());
         }
+    }
+}
+
+/// In a province whose leaving generation all carries its residual intensity, a
+/// city of its own intensity receives exactly the same burden when that residual
+/// changes (mathematically its share does not move): no rounding residue.
+#[test]
+fn a_plant_of_its_own_keeps_its_burden_bit_for_bit_when_its_province_changes() {
+    let (model, base) = run_with(OWN_PLANT);
+    let received = |o: &[f64]| o[model.layout().city(CityMetric::BurdenReceivedT, 2)];
+    assert!(received(&base) > 0.0);
+    for scale in (1..=40).map(|k| 0.5 + f64::from(k) / 37.0) {
+        let mut v = values(&model);
+        v.get_mut(Param::CityGenIntensity)[2] = 50.0;
+        v.get_mut(Param::GenIntensity)[1] *= scale;
+        let mut out = vec![f64::NAN; model.layout().len()];
+        model
+            .evaluate(&v, &mut model.scratch(), &mut out)
+            .expect("valid draw");
+        assert_eq!(
+            received(&out).to_bits(),
+            received(&base).to_bits(),
+            "scale {scale}"
+        );
     }
 }
 
@@ -215,31 +249,36 @@ fn avx2_evaluation_equals_portable_evaluation() {
         return;
     }
     let mut next = uniforms();
-    for basis in [IceBasis::Wtw, IceBasis::Ttw] {
-        let model = Model::new(interleaved_network(), basis);
-        let n = model.layout().len();
-        for _ in 0..20 {
-            let v = random_values(&model, &mut next);
-            let mut variant = v.clone();
-            for x in variant.get_mut(Param::GenIntensity) {
-                *x *= 2.0 * next();
-            }
-            let run = |avx2: bool| {
-                let (mut base, mut out) = (vec![f64::NAN; n], vec![f64::NAN; n]);
-                if avx2 {
-                    // SAFETY: AVX2 support was checked at the top of the test.
-                    unsafe { evaluate_both_avx2(&model, &v, &variant, &mut base, &mut out) }
-                } else {
-                    let mut scratch = model.scratch();
-                    (model.evaluate(&v, &mut scratch, &mut base)).and_then(|()| {
-                        model.evaluate_variant(&variant, &mut scratch, &base, &mut out)
-                    })
+    for network in [
+        interleaved_network(),
+        with_some_own_sources(interleaved_network()),
+    ] {
+        for basis in [IceBasis::Wtw, IceBasis::Ttw] {
+            let model = Model::new(network.clone(), basis);
+            let n = model.layout().len();
+            for _ in 0..20 {
+                let v = random_values(&model, &mut next);
+                let mut variant = v.clone();
+                for x in variant.get_mut(Param::GenIntensity) {
+                    *x *= 2.0 * next();
                 }
-                .expect("valid draw");
-                let bits = |xs: &[f64]| xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                (bits(&base), bits(&out))
-            };
-            assert_eq!(run(true), run(false));
+                let run = |avx2: bool| {
+                    let (mut base, mut out) = (vec![f64::NAN; n], vec![f64::NAN; n]);
+                    if avx2 {
+                        // SAFETY: AVX2 support was checked at the top of the test.
+                        unsafe { evaluate_both_avx2(&model, &v, &variant, &mut base, &mut out) }
+                    } else {
+                        let mut scratch = model.scratch();
+                        (model.evaluate(&v, &mut scratch, &mut base)).and_then(|()| {
+                            model.evaluate_variant(&variant, &mut scratch, &base, &mut out)
+                        })
+                    }
+                    .expect("valid draw");
+                    let bits = |xs: &[f64]| xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    (bits(&base), bits(&out))
+                };
+                assert_eq!(run(true), run(false));
+            }
         }
     }
 }
@@ -275,6 +314,16 @@ fn interleaved_network() -> Network {
         .collect();
     let links = vec![Link { from: 1, to: 0 }, Link { from: 2, to: 0 }];
     Network::new(provinces, cities, links)
+}
+
+/// `network` with its first link and every fifth city (from the second) given an
+/// intensity of their own.
+fn with_some_own_sources(network: Network) -> Network {
+    let own = OwnIntensities {
+        links: (0..network.links().len()).map(|l| l == 0).collect(),
+        cities: (0..network.cities().len()).map(|c| c % 5 == 1).collect(),
+    };
+    network.with_own_intensities(own)
 }
 
 /// A fixed pseudo-random sequence in [0, 1).
@@ -320,8 +369,12 @@ fn full_bits(model: &Model, v: &ParamValues) -> Result<Vec<u64>, ModelError> {
 #[test]
 fn a_variant_on_the_base_flows_equals_a_full_evaluation() {
     let mut next = uniforms();
-    for basis in [IceBasis::Wtw, IceBasis::Ttw] {
-        let model = Model::new(interleaved_network(), basis);
+    let networks = [
+        interleaved_network(),
+        with_some_own_sources(interleaved_network()),
+    ];
+    for (basis, network) in [IceBasis::Wtw, IceBasis::Ttw].into_iter().zip(networks) {
+        let model = Model::new(network, basis);
         for _ in 0..20 {
             let v = random_values(&model, &mut next);
             let mut scratch = model.scratch();
@@ -331,7 +384,7 @@ fn a_variant_on_the_base_flows_equals_a_full_evaluation() {
                 .expect("valid draw");
             for _ in 0..3 {
                 let mut variant = v.clone();
-                for p in [Param::GenIntensity, Param::EvExtraGPerKm] {
+                for p in Param::ALL.into_iter().filter(|p| p.is_intensity()) {
                     for x in variant.get_mut(p) {
                         *x *= 2.0 * next();
                     }
@@ -407,24 +460,78 @@ fn sums_by_province_equal_per_province_loops_bit_for_bit() {
     assert_eq!(none.to_bits(), (-0.0f64).to_bits());
 }
 
+/// Which generation of the hand network has an intensity of its own: the line
+/// B→A (a base mixing wind with coal) and b1's plants (a wind base), or neither.
+#[derive(Clone, Copy, Debug)]
+struct Sources {
+    line_ba: Option<f64>,
+    plant_b1: Option<f64>,
+}
+
+/// Every generation at its province's intensity (the model without source
+/// intensities).
+const PROVINCIAL: Sources = Sources {
+    line_ba: None,
+    plant_b1: None,
+};
+
+/// B→A carries 300 g/kWh, not B's 900; b1 generates at 50 g/kWh.
+const OWN_SOURCES: Sources = Sources {
+    line_ba: Some(300.0),
+    plant_b1: Some(50.0),
+};
+
+/// b1 generates at 50 g/kWh; everything that leaves B carries B's 900 (the burden
+/// per tonne is then the share of B's leaving energy that EVs draw).
+const OWN_PLANT: Sources = Sources {
+    line_ba: None,
+    plant_b1: Some(50.0),
+};
+
+/// The hand network and values with `sources`, evaluated.
+fn run_with(sources: Sources) -> (Model, Vec<f64>) {
+    let own = OwnIntensities {
+        links: vec![sources.line_ba.is_some(), false],
+        cities: vec![false, false, sources.plant_b1.is_some(), false, false],
+    };
+    let model = Model::new(network(true).with_own_intensities(own), IceBasis::Wtw);
+    // The entities without their own value hold NaN: the model must not read it.
+    let mut v = values(&model);
+    v.get_mut(Param::LinkIntensity).fill(f64::NAN);
+    v.get_mut(Param::CityGenIntensity).fill(f64::NAN);
+    v.get_mut(Param::LinkIntensity)[0] = sources.line_ba.unwrap_or(f64::NAN);
+    v.get_mut(Param::CityGenIntensity)[2] = sources.plant_b1.unwrap_or(f64::NAN);
+    let mut out = vec![f64::NAN; model.layout().len()];
+    model
+        .evaluate(&v, &mut model.scratch(), &mut out)
+        .expect("valid draw");
+    (model, out)
+}
+
 /// Hand-worked quantities of the three-province network (see the module docs),
 /// from which every metric's expected value below is written.
 struct ByHand {
-    /// P_A = (O_A·I_A + Σ sent·I_q) / (O_A + M_A) with O_A = 80, M_A = 15.
+    /// J of b1: its own, or B's 900.
+    plant_b1: f64,
+    /// P_A = (O_A·I_A + Σ sent·K) / (O_A + M_A) with O_A = 80, M_A = 15.
     pool_a: f64,
     /// E per city, GWh: stock × km × kWh/km / charging efficiency / 1e6.
     energy: [f64; 5],
     /// X per city, t: E·i·P/(1 − δ).
     exported: [f64; 5],
-    /// Λ_B: A's exported burden in proportion to B's emissions in A's pool, plus
-    /// all of b2's (B's pool is B's own generation).
+    /// Λ_B: A's exported burden in proportion to the emissions B's line puts into
+    /// A's pool, plus all of b2's (B's pool is B's own generation).
     landed_b: f64,
-    /// Q_B = O_B + sent to A = 54 + 10/0.95: what B's generation sends out.
+    /// What B's generation sends out: Q_B = O_B + sent to A = 54 + 10/0.95, and
+    /// its emissions O_B·I_B + sent·K.
     leaving_b: f64,
+    leaving_b_emissions: f64,
 }
 
-fn by_hand() -> ByHand {
-    let pool_a = (80.0 * 500.0 + 10.0 / 0.95 * 900.0 + 5.0 * 100.0) / 95.0;
+fn by_hand(sources: Sources) -> ByHand {
+    let line_ba = sources.line_ba.unwrap_or(900.0);
+    let plant_b1 = sources.plant_b1.unwrap_or(900.0);
+    let pool_a = (80.0 * 500.0 + 10.0 / 0.95 * line_ba + 5.0 * 100.0) / 95.0;
     let grid = |kwh: f64| kwh / 100.0 / EFF;
     let energy = [
         100_000.0 * 12_000.0 * grid(EV_KWH) / 1e6,
@@ -442,38 +549,47 @@ fn by_hand() -> ByHand {
     ];
     let pool_emissions_a = pool_a * 95.0;
     let landed_b =
-        (exported[0] + exported[1]) * (10.0 / 0.95 * 900.0) / pool_emissions_a + exported[3];
+        (exported[0] + exported[1]) * (10.0 / 0.95 * line_ba) / pool_emissions_a + exported[3];
     ByHand {
+        plant_b1,
         pool_a,
         energy,
         exported,
         landed_b,
         leaving_b: 54.0 + 10.0 / 0.95,
+        leaving_b_emissions: 54.0 * 900.0 + 10.0 / 0.95 * line_ba,
     }
 }
 
 /// Every city metric of every city, by hand. The match is exhaustive: a metric
 /// added to the table does not compile here until it has its hand-worked values.
-fn expected_city(m: CityMetric, c: usize) -> f64 {
-    let h = by_hand();
+fn expected_city(m: CityMetric, c: usize, sources: Sources) -> f64 {
+    let h = by_hand(sources);
     // a1 uses its 5 TWh and draws 15 from A's pool; a2 generates nothing; b1 has a
     // surplus of 8 TWh; b2 draws 4 of its 6 TWh from B's pool; c1 is balanced.
     let import_share = [0.75, 1.0, 0.0, 2.0 / 3.0, 0.0][c];
-    let own = [500.0, 500.0, 900.0, 900.0, 100.0][c];
+    let own = [500.0, 500.0, h.plant_b1, 900.0, 100.0][c];
     let pool = [h.pool_a, h.pool_a, 900.0, 900.0, 100.0][c];
     let at_plug = 1.0 / (1.0 - [0.05, 0.0, 0.0, 0.02, 0.0][c]);
     let supply = ((1.0 - import_share) * own + import_share * pool) * at_plug;
     let ev = [EV_KWH, EV_KWH, EV_KWH, 25.0, EV_KWH][c] / 100.0 / EFF * supply;
     let territorial = h.energy[c] * (1.0 - import_share) * own * at_plug;
-    // b1's surplus takes its share of what lands on B's generation.
-    let received = if c == 2 {
-        h.landed_b * 8.0 / h.leaving_b
-    } else {
-        0.0
+    // b1's surplus takes its share of what lands on B's generation: by energy when
+    // B's generation is uniform, by emissions when b1 or B's line has its own.
+    let b1_share = match sources {
+        Sources {
+            line_ba: None,
+            plant_b1: None,
+        } => 8.0 / h.leaving_b,
+        _ => 8.0 * h.plant_b1 / h.leaving_b_emissions,
     };
+    let received = if c == 2 { h.landed_b * b1_share } else { 0.0 };
     let net_transfer = h.exported[c] - received;
+    // Links deliver 15 of the 95 TWh of A's pool; B's and C's pools import nothing.
+    let pool_imported = [15.0 / 95.0, 15.0 / 95.0, 0.0, 0.0, 0.0][c];
     match m {
         CityMetric::ImportShare => import_share,
+        CityMetric::ImportShareProvince => import_share * pool_imported,
         CityMetric::SupplyIntensity => supply,
         CityMetric::EvGPerKm => ev,
         CityMetric::IceGPerKm => ICE_G_PER_KM,
@@ -491,8 +607,8 @@ fn expected_city(m: CityMetric, c: usize) -> f64 {
 }
 
 /// Every province metric of every province, by hand.
-fn expected_province(m: ProvinceMetric, p: usize) -> f64 {
-    let h = by_hand();
+fn expected_province(m: ProvinceMetric, p: usize, sources: Sources) -> f64 {
+    let h = by_hand(sources);
     let pool_emissions_a = h.pool_a * 95.0;
     let exported_a = h.exported[0] + h.exported[1];
     // What A's cities export lands on A's own generation and on B and C through
@@ -502,17 +618,29 @@ fn expected_province(m: ProvinceMetric, p: usize) -> f64 {
         h.landed_b,
         exported_a * (5.0 * 100.0) / pool_emissions_a,
     ][p];
+    // B's local use: b1's 4 TWh at its plants' intensity, b2's 2 at B's.
+    let consumption_b = (4.0 * h.plant_b1 + 2.0 * 900.0 + 54.0 * 900.0) / 60.0;
+    // Only B has a surplus city: b1's 8 TWh of the 54 + 10/0.95 that B sends out,
+    // or its 8·J of B's leaving emissions.
+    let rest_b = match sources {
+        Sources {
+            line_ba: None,
+            plant_b1: None,
+        } => landed * (h.leaving_b - 8.0) / h.leaving_b,
+        _ => landed * (h.leaving_b_emissions - 8.0 * h.plant_b1) / h.leaving_b_emissions,
+    };
     match m {
         ProvinceMetric::PoolIntensity => [h.pool_a, 900.0, 100.0][p],
-        // Local use at the own intensity plus the pool: (L·I + (O + M)·P) / (L + O + M).
-        ProvinceMetric::ConsumptionIntensity => {
-            [(5.0 * 500.0 + pool_emissions_a) / 100.0, 900.0, 100.0][p]
-        }
+        // Local use at its own intensity plus the pool: (Σ L·J + (O + M)·P) / (L + O + M).
+        ProvinceMetric::ConsumptionIntensity => [
+            (5.0 * 500.0 + pool_emissions_a) / 100.0,
+            consumption_b,
+            100.0,
+        ][p],
         ProvinceMetric::BurdenLandedT => landed,
-        // Only B has a surplus city (b1, 8 TWh of the 54 + 10/0.95 that B sends out).
         ProvinceMetric::BurdenRestOfProvinceT => {
             if p == 1 {
-                landed * (h.leaving_b - 8.0) / h.leaving_b
+                rest_b
             } else {
                 landed
             }
@@ -521,18 +649,20 @@ fn expected_province(m: ProvinceMetric, p: usize) -> f64 {
 }
 
 /// Every headline, by hand.
-fn expected_headline(m: Headline) -> f64 {
-    let h = by_hand();
-    let a1 = |m| expected_city(m, 0);
+fn expected_headline(m: Headline, sources: Sources) -> f64 {
+    let h = by_hand(sources);
+    let a1 = |m| expected_city(m, 0, sources);
     assert_eq!(
         (0..5)
-            .map(|c| expected_city(CityMetric::NetImporter, c))
+            .map(|c| expected_city(CityMetric::NetImporter, c, sources))
             .sum::<f64>(),
         3.0,
         "a1, a2 and b2 import"
     );
     match m {
         Headline::AdvancedImportShare => 0.75,
+        // a1 alone: 0.75 of its use from A's pool, 15/95 of which from other provinces.
+        Headline::AdvancedImportShareProvince => 0.75 * 15.0 / 95.0,
         // b2 is the worst city: 25 kWh/100 km of coal at 900 g/kWh behind a 2 % loss.
         Headline::MaxEvPenalty => 0.25 / 0.9 * 900.0 / 0.98 / ICE_G_PER_KM - 1.0,
         // a1, a2 and b2 import, of 5 cities.
@@ -547,44 +677,107 @@ fn expected_headline(m: Headline) -> f64 {
 }
 
 /// Each metric of the three tables against its hand-worked value, read through
-/// the output layout (which the model writes through named runs).
+/// the output layout (which the model writes through named runs), with every
+/// generation at its province's intensity and with a line and a city of their own.
 #[test]
 fn every_declared_metric_has_its_hand_worked_value() {
-    let (model, out) = run(true);
-    let (lay, net) = (model.layout(), model.network());
     // P_A on its own, from the numbers: (80·500 + 10/0.95·900 + 5·100) / 95.
-    close(by_hand().pool_a, 526.038_781_163_434_9);
-    let mut checks: Vec<(String, f64, f64)> = Vec::new();
-    for m in CityMetric::ALL {
-        for c in 0..net.cities().len() {
-            let what = format!("{} of city {}", m.name(), net.cities()[c].id);
-            checks.push((what, out[lay.city(m, c)], expected_city(m, c)));
+    close(by_hand(PROVINCIAL).pool_a, 526.038_781_163_434_9);
+    for sources in [PROVINCIAL, OWN_SOURCES, OWN_PLANT] {
+        let (model, out) = run_with(sources);
+        let (lay, net) = (model.layout(), model.network());
+        let mut checks: Vec<(String, f64, f64)> = Vec::new();
+        for m in CityMetric::ALL {
+            for c in 0..net.cities().len() {
+                let what = format!("{} of city {}", m.name(), net.cities()[c].id);
+                checks.push((what, out[lay.city(m, c)], expected_city(m, c, sources)));
+            }
+        }
+        for m in ProvinceMetric::ALL {
+            for p in 0..net.provinces().len() {
+                let what = format!("{} of province {}", m.name(), net.provinces()[p].id);
+                let expected = expected_province(m, p, sources);
+                checks.push((what, out[lay.province(m, p)], expected));
+            }
+        }
+        for (k, &h) in lay.headlines().iter().enumerate() {
+            let expected = expected_headline(h, sources);
+            checks.push((h.name().to_string(), out[lay.headline(k)], expected));
+        }
+        for (what, actual, expected) in checks {
+            // A zero is exact: a city that imports nothing exports no rounding residue.
+            let tol = if expected == 0.0 {
+                0.0
+            } else {
+                1e-12 * expected.abs().max(1.0)
+            };
+            assert!(
+                (actual - expected).abs() <= tol,
+                "{sources:?}, {what}: got {actual}, expected {expected}"
+            );
         }
     }
-    for m in ProvinceMetric::ALL {
-        for p in 0..net.provinces().len() {
-            let what = format!("{} of province {}", m.name(), net.provinces()[p].id);
-            checks.push((what, out[lay.province(m, p)], expected_province(m, p)));
+}
+
+/// A network whose every link and city has an intensity of its own, equal to its
+/// province's, gives the outputs of the same network without any (to 1e-12
+/// relative): the source-intensity formulas reduce to the provincial ones. And the
+/// model of a network without any gives exactly the bits it gave before the two
+/// parameters existed, which the golden values of the example config pin.
+#[test]
+fn own_intensities_equal_to_the_provinces_change_nothing() {
+    let mut next = uniforms();
+    let plain = Model::new(interleaved_network(), IceBasis::Wtw);
+    let all_own = OwnIntensities {
+        links: vec![true; plain.network().links().len()],
+        cities: vec![true; plain.network().cities().len()],
+    };
+    let own = Model::new(
+        interleaved_network().with_own_intensities(all_own),
+        IceBasis::Wtw,
+    );
+    for _ in 0..20 {
+        let mut v = random_values(&plain, &mut next);
+        let net = plain.network();
+        let gen_intensity = v.get(Param::GenIntensity).to_vec();
+        for (l, link) in net.links().iter().enumerate() {
+            v.get_mut(Param::LinkIntensity)[l] = gen_intensity[link.from];
+        }
+        for (c, city) in net.cities().iter().enumerate() {
+            v.get_mut(Param::CityGenIntensity)[c] = gen_intensity[city.province];
+        }
+        let (a, b) = (full_bits(&plain, &v).unwrap(), full_bits(&own, &v).unwrap());
+        for (i, (a, b)) in a.iter().zip(&b).enumerate() {
+            let (a, b) = (f64::from_bits(*a), f64::from_bits(*b));
+            assert!(
+                (a - b).abs() <= 1e-12 * a.abs().max(b.abs()),
+                "output {i}: {a} without own intensities, {b} with"
+            );
         }
     }
-    for (k, &h) in lay.headlines().iter().enumerate() {
-        checks.push((
-            h.name().to_string(),
-            out[lay.headline(k)],
-            expected_headline(h),
-        ));
-    }
-    for (what, actual, expected) in checks {
-        // A zero is exact: a city that imports nothing exports no rounding residue.
-        let tol = if expected == 0.0 {
-            0.0
-        } else {
-            1e-12 * expected.abs().max(1.0)
-        };
-        assert!(
-            (actual - expected).abs() <= tol,
-            "{what}: got {actual}, expected {expected}"
-        );
+}
+
+/// Burden is conserved with sources of their own too: what all cities export
+/// lands on provinces, and all of it on exporter cities or the rest of their
+/// provinces, on random draws of a network with own lines and cities.
+#[test]
+fn burden_is_conserved_with_sources_of_their_own() {
+    let mut next = uniforms();
+    let model = Model::new(with_some_own_sources(interleaved_network()), IceBasis::Wtw);
+    for _ in 0..50 {
+        let mut v = random_values(&model, &mut next);
+        for x in v.get_mut(Param::LinkIntensity) {
+            *x = 1e3 * next();
+        }
+        for x in v.get_mut(Param::CityGenIntensity) {
+            *x = 1e3 * next();
+        }
+        let out: Vec<f64> = full_bits(&model, &v)
+            .unwrap()
+            .into_iter()
+            .map(f64::from_bits)
+            .collect();
+        assert_conserved(&model, &out);
     }
 }
 
@@ -615,27 +808,32 @@ fn unwritten(model: &Model, out: &[f64]) -> Vec<String> {
 #[test]
 fn every_declared_metric_is_written() {
     let mut next = uniforms();
-    let model = Model::new(interleaved_network(), IceBasis::Wtw);
-    let v = random_values(&model, &mut next);
-    let mut scratch = model.scratch();
-    let mut base = vec![f64::NAN; model.layout().len()];
-    model
-        .evaluate(&v, &mut scratch, &mut base)
-        .expect("valid draw");
-    let missing = unwritten(&model, &base);
-    assert!(
-        missing.is_empty(),
-        "declared but never computed: {missing:?}"
-    );
-    let mut out = vec![f64::NAN; model.layout().len()];
-    model
-        .evaluate_variant(&v, &mut scratch, &base, &mut out)
-        .expect("valid variant");
-    let missing = unwritten(&model, &out);
-    assert!(
-        missing.is_empty(),
-        "neither copied from the base draw nor computed by a variant: {missing:?}"
-    );
+    for network in [
+        interleaved_network(),
+        with_some_own_sources(interleaved_network()),
+    ] {
+        let model = Model::new(network, IceBasis::Wtw);
+        let v = random_values(&model, &mut next);
+        let mut scratch = model.scratch();
+        let mut base = vec![f64::NAN; model.layout().len()];
+        model
+            .evaluate(&v, &mut scratch, &mut base)
+            .expect("valid draw");
+        let missing = unwritten(&model, &base);
+        assert!(
+            missing.is_empty(),
+            "declared but never computed: {missing:?}"
+        );
+        let mut out = vec![f64::NAN; model.layout().len()];
+        model
+            .evaluate_variant(&v, &mut scratch, &base, &mut out)
+            .expect("valid variant");
+        let missing = unwritten(&model, &out);
+        assert!(
+            missing.is_empty(),
+            "neither copied from the base draw nor computed by a variant: {missing:?}"
+        );
+    }
 }
 
 /// The metrics the tables mark as depending on flows only keep their bits when
