@@ -2,7 +2,7 @@
 //! baseline, which leaves the baseline untouched and narrows the delta's interval.
 
 mod common;
-use arrow_array::{Float64Array, RecordBatch, StringArray};
+use arrow_array::{Array, Float64Array, RecordBatch, StringArray};
 use common::*;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::Path;
@@ -300,6 +300,56 @@ fn an_accounting_scenario_moves_only_the_vehicle_comparison() {
         .find(|(level, metric, _)| level == "headline" && metric == "max_ev_penalty")
         .expect("a max_ev_penalty row");
     assert!(penalty.2[0] > 0.0, "mean delta {}", penalty.2[0]);
+    // Each scenario's own headlines: their mean is the baseline's plus the delta's,
+    // and the headlines with a reported figure have their own P(≥ reported).
+    let own = read(&dir.path().join("ttw/scenario_headlines.parquet"));
+    let base = read(&dir.path().join("ttw/headline_intervals.parquet"));
+    let col = |b: &RecordBatch, name: &str| -> Float64Array {
+        b.column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap()
+            .clone()
+    };
+    let strings = |b: &RecordBatch, name: &str| -> StringArray {
+        b.column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .clone()
+    };
+    let (own_scenario, own_metric) = (strings(&own, "scenario"), strings(&own, "metric"));
+    let (own_mean, own_p) = (col(&own, "mean"), col(&own, "p_ge_reported"));
+    let (base_metric, base_mean) = (strings(&base, "metric"), col(&base, "mean"));
+    let mut checked = 0;
+    for r in (0..own.num_rows()).filter(|&r| own_scenario.value(r) == "ttw") {
+        let metric = own_metric.value(r);
+        let b = (0..base.num_rows())
+            .find(|&b| base_metric.value(b) == metric)
+            .unwrap();
+        let delta = rows
+            .iter()
+            .find(|(level, m, _)| level == "headline" && m == metric)
+            .unwrap()
+            .2[0];
+        let expected = base_mean.value(b) + delta;
+        assert!(
+            (own_mean.value(r) - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+            "{metric}: {} vs {expected}",
+            own_mean.value(r)
+        );
+        // The example reports three figures.
+        let reported = [
+            "advanced_import_share",
+            "max_ev_penalty",
+            "importer_city_share",
+        ];
+        assert_eq!(own_p.is_null(r), !reported.contains(&metric), "{metric}");
+        checked += 1;
+    }
+    assert_eq!(checked, base.num_rows());
 }
 
 /// A scenario may make random a parameter the baseline leaves out (the EV's

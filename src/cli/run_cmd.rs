@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use evcarbon_engine::sampling::{CHUNK_SIZE, ChunkPlan, Design};
+use evcarbon_engine::sampling::{CHUNK_SIZE, ChunkPlan, Design, DrawSeries};
 use evcarbon_engine::stats::ExactDraws;
 
 use super::args::RunArgs;
@@ -182,8 +182,8 @@ fn exact_storage(config: &Config, max_memory: &str) -> Result<ExactDraws, CliErr
             "--max-memory {max_memory:?} is not a size; use bytes or a number with K, M, G or T (binary units), e.g. 512M or 4G"
         ))
     })?;
-    // The baseline's series plus, per scenario, its scenario − baseline series.
-    let series = config.model.layout().len() * (1 + config.scenarios.len());
+    // The baseline's series plus, per scenario, its deltas and own headlines.
+    let series = DrawSeries::new(&config.model, config.scenarios.len()).len();
     let draws = config.run.draws;
     let needed = ExactDraws::bytes_needed(draws, series);
     if needed > limit as u128 {

@@ -17,6 +17,6 @@ pub use checkpoint::{
     write as write_checkpoint,
 };
 pub use convergence::{BoundConvergence, ConvergenceBlock, MetricConvergence};
-pub use run::{CheckpointPolicy, Outcome, Run, RunError, sampler_run, thresholds};
+pub use run::{CheckpointPolicy, Outcome, Run, RunError, sampler_run};
 pub use stop::{DEFAULT_BLOCK_DRAWS, StopReason, StopRule, Until};
-pub use tables::{EXACT_QUANTILE_METHOD, QUANTILE_METHOD, results};
+pub use tables::{EXACT_QUANTILE_METHOD, QUANTILE_METHOD, results, thresholds};

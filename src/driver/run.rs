@@ -100,17 +100,6 @@ pub struct Run<'a> {
     pub on_checkpoint: Option<&'a dyn Fn(u64)>,
 }
 
-/// The `(series, threshold)` pairs counted for `p_ge_reported`.
-pub fn thresholds(config: &Config) -> Vec<(usize, f64)> {
-    let layout = config.model.layout();
-    layout
-        .headlines()
-        .iter()
-        .enumerate()
-        .filter_map(|(k, &h)| config.reported(h).map(|r| (layout.headline(k), r)))
-        .collect()
-}
-
 /// The sampler of `config` over `draws` draws (the config's model, plan, scenarios,
 /// seed, design and headline thresholds).
 pub fn sampler_run<'c>(
@@ -127,7 +116,7 @@ pub fn sampler_run<'c>(
         sampler: config.run.sampler,
         chunks: ChunkPlan { draws },
         threads,
-        thresholds: thresholds(config),
+        thresholds: tables::thresholds(config),
         progress,
     }
 }

@@ -1,14 +1,14 @@
 //! The result tables of a finished run: one row per (city, metric), (province,
 //! metric), headline and scenario delta, with the run's provenance.
 
-use evcarbon_engine::sampling::CHUNK_SIZE;
+use evcarbon_engine::sampling::{CHUNK_SIZE, DrawSeries};
 use evcarbon_engine::stats::{Accumulator, DEFAULT_RELATIVE_ACCURACY, Summary};
 use evcarbon_model::{City, CityMetric, Headline, ProvinceMetric};
 
 use crate::config::Config;
 use crate::output::{
     CityRow, ConvergenceRow, HeadlineRow, Provenance, ProvinceRow, RunInfo, RunResults,
-    ScenarioDeltaRow, Telemetry,
+    ScenarioDeltaRow, ScenarioHeadlineRow, Telemetry,
 };
 
 /// How the quantiles are defined and estimated, for the manifest.
@@ -64,27 +64,33 @@ pub fn results(
             });
         }
     }
-    let mut threshold = 0;
-    let headlines = layout
-        .headlines()
-        .iter()
-        .enumerate()
-        .map(|(k, h)| {
-            let reported = config.reported(*h);
-            let p_ge_reported = reported.map(|_| {
-                threshold += 1;
-                acc.share_at_or_above(threshold - 1)
-            });
-            HeadlineRow {
-                metric: h.name(),
-                unit: h.unit(),
-                description: h.description(),
-                reported,
-                summary: summary(layout.headline(k)),
-                p_ge_reported,
-            }
-        })
+    let thresholds = thresholds(config);
+    // The share of draws at or above the reported figure, for the series counted.
+    let p_ge = |series: usize| {
+        let k = thresholds.iter().position(|&(s, _)| s == series)?;
+        Some(acc.share_at_or_above(k))
+    };
+    let headline_row = |h: Headline, series: usize| HeadlineRow {
+        metric: h.name(),
+        unit: h.unit(),
+        description: h.description(),
+        reported: config.reported(h),
+        summary: summary(series),
+        p_ge_reported: p_ge(series),
+    };
+    let headlines = (layout.headlines().iter().enumerate())
+        .map(|(k, &h)| headline_row(h, layout.headline(k)))
         .collect();
+    let series = DrawSeries::new(&config.model, config.scenarios.len());
+    let mut scenario_headlines = Vec::new();
+    for (s, scenario) in config.scenarios.iter().enumerate() {
+        for (k, &h) in layout.headlines().iter().enumerate() {
+            scenario_headlines.push(ScenarioHeadlineRow {
+                scenario: scenario.name.clone(),
+                row: headline_row(h, series.scenario_headline(s, k)),
+            });
+        }
+    }
     let excluded_headlines: Vec<(String, String)> = Headline::ALL
         .into_iter()
         .filter(|h| !layout.headlines().contains(h))
@@ -106,7 +112,23 @@ pub fn results(
         run_info,
         convergence,
         scenario_deltas: scenario_deltas(config, &summary),
+        scenario_headlines,
     }
+}
+
+/// The `(series, threshold)` pairs counted for `p_ge_reported`: every headline
+/// with a reported figure, the baseline's then each scenario's own.
+pub fn thresholds(config: &Config) -> Vec<(usize, f64)> {
+    let layout = config.model.layout();
+    let series = DrawSeries::new(&config.model, config.scenarios.len());
+    let reported = |k: usize| config.reported(layout.headlines()[k]);
+    let baseline =
+        (0..layout.headlines().len()).filter_map(|k| Some((layout.headline(k), reported(k)?)));
+    let scenarios = (0..config.scenarios.len()).flat_map(|s| {
+        (0..layout.headlines().len())
+            .filter_map(move |k| Some((series.scenario_headline(s, k), reported(k)?)))
+    });
+    baseline.chain(scenarios).collect()
 }
 
 /// Rows of scenario − baseline: the scenario's block of series follows the baseline's.
@@ -115,7 +137,7 @@ fn scenario_deltas(config: &Config, summary: &dyn Fn(usize) -> Summary) -> Vec<S
     let layout = config.model.layout();
     let mut rows = Vec::new();
     for (s, scenario) in config.scenarios.iter().enumerate() {
-        let offset = layout.len() * (s + 1);
+        let offset = DrawSeries::new(&config.model, config.scenarios.len()).delta(s);
         let row =
             |row_kind, city: Option<&City>, province: Option<&str>, metric, unit, series: usize| {
                 ScenarioDeltaRow {
@@ -179,6 +201,16 @@ fn provenance(config: &Config, acc: &Accumulator, exact: bool) -> Provenance {
         "{} independent uniform variates per draw; mcse assumes independent draws",
         config.plan.n_variates()
     ));
+    for scenario in &config.scenarios {
+        let own = scenario.plan.variates_end() - config.plan.n_variates();
+        if own > 0 {
+            notes.push(format!(
+                "scenario `{}` reads {own} variates of its own, plain Monte Carlo from ChaCha8 \
+                 stream chunk index | 2^61 (the baseline's draws do not depend on them)",
+                scenario.name
+            ));
+        }
+    }
     if acc.any_sketch_collapsed() && !exact {
         notes.push(
             "a quantile sketch hit its bucket cap: quantiles of values with tiny magnitudes (far below the largest) \

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use super::error::OutputError;
 use super::format::OutputFile;
-use super::names::{CHECKPOINT_FILE, CONVERGENCE_FILE, MANIFEST_FILE, RUN_FILES, SCENARIO_FILE};
+use super::names::{
+    CHECKPOINT_FILE, CONVERGENCE_FILE, MANIFEST_FILE, RUN_FILES, SCENARIO_FILE,
+    SCENARIO_HEADLINE_FILE,
+};
 use super::rows::RunResults;
 use super::{
     city_parquet, convergence_parquet, headline_parquet, manifest, province_parquet,
@@ -100,8 +103,10 @@ pub fn write_results(dir: &Path, results: &RunResults) -> Result<Vec<PathBuf>, O
     ];
     if !results.scenario_deltas.is_empty() {
         files.push(&scenario_parquet::ScenarioParquet);
+        files.push(&headline_parquet::ScenarioHeadlineParquet);
     } else {
         remove_if_present(&dir.join(SCENARIO_FILE))?;
+        remove_if_present(&dir.join(SCENARIO_HEADLINE_FILE))?;
     }
     if !results.convergence.is_empty() {
         files.push(&convergence_parquet::ConvergenceParquet);

@@ -8,6 +8,7 @@ use super::error::OutputError;
 use super::format::OutputFile;
 use super::names::{
     CITY_FILE, CONVERGENCE_FILE, HEADLINE_FILE, MANIFEST_FILE, PROVINCE_FILE, SCENARIO_FILE,
+    SCENARIO_HEADLINE_FILE,
 };
 use super::parquet_common::check_provenance;
 use super::rows::RunResults;
@@ -116,6 +117,7 @@ impl OutputFile for Manifest {
                 let mut files = vec![CITY_FILE, PROVINCE_FILE, HEADLINE_FILE];
                 if !results.scenario_deltas.is_empty() {
                     files.push(SCENARIO_FILE);
+                    files.push(SCENARIO_HEADLINE_FILE);
                 }
                 if !results.convergence.is_empty() {
                     files.push(CONVERGENCE_FILE);

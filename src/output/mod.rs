@@ -7,6 +7,8 @@
 //! - `headline_intervals.parquet`: one row per headline metric;
 //! - `scenario_deltas.parquet` (configs with scenarios): scenario − baseline per
 //!   metric, on common random numbers;
+//! - `scenario_headlines.parquet` (with it): each scenario's own headline intervals
+//!   and P(≥ reported);
 //! - `convergence.parquet` (runs with `--until` only): headline metrics after each block;
 //! - `manifest.json`: provenance, telemetry, why the run stopped and the list of files;
 //! - `checkpoint.json` (unfinished runs only): the state to `--resume` from; deleted
@@ -43,11 +45,11 @@ pub use folder::{
 };
 pub use names::{
     CHECKPOINT_FILE, CITY_FILE, CONVERGENCE_FILE, HEADLINE_FILE, MANIFEST_FILE, PROVINCE_FILE,
-    SCENARIO_FILE,
+    SCENARIO_FILE, SCENARIO_HEADLINE_FILE,
 };
 pub use rows::{
     CityRow, ConvergenceRow, HeadlineRow, Provenance, ProvinceRow, RunInfo, RunResults,
-    ScenarioDeltaRow, Telemetry, UntilSettings,
+    ScenarioDeltaRow, ScenarioHeadlineRow, Telemetry, UntilSettings,
 };
 
 #[cfg(test)]

@@ -17,12 +17,16 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.json";
 /// Name of the scenario delta table (written only when the config has scenarios).
 pub const SCENARIO_FILE: &str = "scenario_deltas.parquet";
 
+/// Name of the table of each scenario's own headlines (written with the deltas).
+pub const SCENARIO_HEADLINE_FILE: &str = "scenario_headlines.parquet";
+
 /// Every file a run may leave in its output folder (manifest last).
-pub(super) const RUN_FILES: [&str; 7] = [
+pub(super) const RUN_FILES: [&str; 8] = [
     CITY_FILE,
     PROVINCE_FILE,
     HEADLINE_FILE,
     SCENARIO_FILE,
+    SCENARIO_HEADLINE_FILE,
     CONVERGENCE_FILE,
     CHECKPOINT_FILE,
     MANIFEST_FILE,

@@ -152,6 +152,8 @@ pub struct RunResults {
     pub convergence: Vec<ConvergenceRow>,
     /// Scenario − baseline rows (empty without scenarios).
     pub scenario_deltas: Vec<ScenarioDeltaRow>,
+    /// Each scenario's own headline rows (empty without scenarios).
+    pub scenario_headlines: Vec<ScenarioHeadlineRow>,
 }
 
 /// One row of `scenario_deltas.parquet`: the distribution of scenario − baseline
@@ -201,4 +203,14 @@ pub struct ConvergenceRow {
     pub tolerance: Option<f64>,
     /// Whether every bound of every headline metric met the rule after this block.
     pub precision_met: bool,
+}
+
+/// One row of `scenario_headlines.parquet`: a scenario's own distribution of one
+/// headline metric (not its delta), with the reported figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScenarioHeadlineRow {
+    /// Scenario name.
+    pub scenario: String,
+    /// The headline row, as in `headline_intervals.parquet`.
+    pub row: HeadlineRow,
 }

@@ -131,6 +131,7 @@ fn sample_results(threads: usize) -> RunResults {
             "no advanced city".to_string(),
         )],
         scenario_deltas: Vec::new(),
+        scenario_headlines: Vec::new(),
     }
 }
 

@@ -82,9 +82,8 @@ pub struct Scratch {
     link_intensity: Vec<f64>,
     /// Per province: the emissions of its pool, O_p·I_p + Σ sent_l·K_l.
     pool_emissions: Vec<f64>,
-    /// Per city of a province with sources of their own: its surplus emissions
-    /// U_s·J_s (t/GWh·… as TWh·g/kWh) and its province's burden per unit of
-    /// those, which make the burden it receives.
+    /// Per city, where some province has sources of their own: the share and base
+    /// of the burden it receives (see `share_by_emissions`).
     emission_share_num: Vec<f64>,
     emission_share_den: Vec<f64>,
 
@@ -101,8 +100,6 @@ pub struct Scratch {
     own_source_provinces: Vec<usize>,
     /// Per province: whether a link out of it has its own intensity.
     own_link_out_of: Vec<bool>,
-    /// The cities of those provinces, ascending.
-    own_source_cities: Vec<usize>,
     /// The cities of the advanced tiers, ascending.
     advanced: Vec<usize>,
 }
@@ -149,14 +146,6 @@ impl Scratch {
             own_link_out_of: (0..np)
                 .map(|p| network.links_out_of(p).iter().any(|&l| own.links[l]))
                 .collect(),
-            own_source_cities: {
-                let mut cities: Vec<usize> = own_source_provinces
-                    .iter()
-                    .flat_map(|&p| network.cities_in(p).iter().copied())
-                    .collect();
-                cities.sort_unstable();
-                cities
-            },
             advanced: (0..nc).filter(|&c| network.cities()[c].advanced).collect(),
         }
     }
@@ -617,7 +606,16 @@ fn burden_landing(net: &Network, v: &ParamValues, s: &mut Scratch, o: &mut Outpu
         o.province.burden_landed_t[r] = landed;
         o.province.burden_rest_of_province_t[r] = rest;
     }
-    share_by_emissions(net, v, s, &mut o.province);
+    // Each city receives landed·share/base: its surplus over the larger of its
+    // province's leaving energy and surplus, or, in a province with sources of
+    // their own intensity, its surplus emissions times the burden per tonne
+    // (`share_by_emissions`, which then sets landed = per tonne and base = 1).
+    let (share, base) = if s.own_source_provinces.is_empty() {
+        (&s.city_surplus_twh, &s.city_share_base_twh)
+    } else {
+        share_by_emissions(net, v, s, &mut o.province);
+        (&s.emission_share_num, &s.emission_share_den)
+    };
     // B_s and N_c over the contiguous per-city runs (see `city_intensities`).
     let n = s.province_of.len();
     let city = &mut o.city;
@@ -625,24 +623,13 @@ fn burden_landing(net: &Network, v: &ParamValues, s: &mut Scratch, o: &mut Outpu
     let received = &mut city.burden_received_t[..n];
     let net_transfer = &mut city.net_transfer_t[..n];
     let net_importer = &mut city.net_importer[..n];
-    let surplus_twh = &s.city_surplus_twh[..n];
-    let (share_base_twh, landed_t) = (&s.city_share_base_twh[..n], &s.city_landed_t[..n]);
+    let (share, base, landed_t) = (&share[..n], &base[..n], &s.city_landed_t[..n]);
     for c in 0..n {
-        let surplus = surplus_twh[c];
-        let share_base = share_base_twh[c];
-        let received_t = if share_base > 0.0 {
-            landed_t[c] * surplus / share_base
+        let received_t = if base[c] > 0.0 {
+            landed_t[c] * share[c] / base[c]
         } else {
             0.0
         };
-        received[c] = received_t;
-        net_transfer[c] = exported[c] - received_t;
-        net_importer[c] = if net_transfer[c] > 0.0 { 1.0 } else { 0.0 };
-    }
-    // In provinces with sources of their own intensity, the burden is shared in
-    // proportion to emissions (`share_by_emissions`).
-    for &c in &s.own_source_cities {
-        let received_t = s.emission_share_num[c] * s.emission_share_den[c];
         received[c] = received_t;
         net_transfer[c] = exported[c] - received_t;
         net_importer[c] = if net_transfer[c] > 0.0 { 1.0 } else { 0.0 };
@@ -654,11 +641,15 @@ fn burden_landing(net: &Network, v: &ParamValues, s: &mut Scratch, o: &mut Outpu
 /// their emissions (U_s·J_s, and what is left of the emissions leaving the
 /// province, O_r·I_r + Σ sent_l·K_l), not to their energy: a city of wind farms
 /// takes little of the burden that lands on its coal-heavy province. Sets the rest
-/// of the province and each city's share; where intensities are uniform this is
-/// the energy share.
+/// of the province, and each city's share and base for the city pass of
+/// [`burden_landing`]: the energy ones of the other provinces, and for these the
+/// city's surplus emissions, base 1 and (in `city_landed_t`) the burden per
+/// tonne. Where intensities are uniform this is the energy share.
 #[inline(always)]
 fn share_by_emissions(net: &Network, v: &ParamValues, s: &mut Scratch, o: &mut ProvinceRuns<'_>) {
     let gen_intensity = v.get(Param::GenIntensity);
+    s.emission_share_num.copy_from_slice(&s.city_surplus_twh);
+    s.emission_share_den.copy_from_slice(&s.city_share_base_twh);
     for &r in &s.own_source_provinces {
         let leaving_emissions = s.own_pool_twh[r] * gen_intensity[r]
             + (net.links_out_of(r).iter())
@@ -689,7 +680,8 @@ fn share_by_emissions(net: &Network, v: &ParamValues, s: &mut Scratch, o: &mut P
             0.0
         };
         for &c in net.cities_in(r) {
-            s.emission_share_den[c] = per_tonne;
+            s.city_landed_t[c] = per_tonne;
+            s.emission_share_den[c] = 1.0;
         }
         o.burden_rest_of_province_t[r] = if base > 0.0 {
             per_tonne * (leaving_emissions - surplus_emissions).max(0.0)

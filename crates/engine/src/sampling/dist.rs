@@ -384,6 +384,23 @@ impl Dist {
     /// the normal family: `z = Φ⁻¹(u_lo + u·u_width)`, then `shift + scale·z`
     /// clamped to `[min, max]`, exponentiated for a lognormal; the same operations
     /// as [`Self::quantile`].
+    /// A fixed value as a normal of sd 0, for a batch of normals; `None` for any
+    /// other distribution, and for −0.0, which `−0.0 + 0·z` would turn into +0.0.
+    pub(crate) fn fixed_as_z_map(&self) -> Option<ZMap> {
+        match self.kind {
+            Kind::Fixed(v) if v != 0.0 || v.is_sign_positive() => Some(ZMap {
+                u_lo: 0.0,
+                u_width: 1.0,
+                shift: v,
+                scale: 0.0,
+                min: f64::NEG_INFINITY,
+                max: f64::INFINITY,
+                log: false,
+            }),
+            _ => None,
+        }
+    }
+
     pub(crate) fn z_map(&self) -> Option<ZMap> {
         let plain = |shift, scale, log| ZMap {
             u_lo: 0.0,

@@ -39,13 +39,14 @@ pub struct DrawError {
 /// Evaluates draws: uniforms → parameter values → metrics. Owns its buffers, so the
 /// per-draw path allocates nothing.
 ///
-/// The output of a draw is the model's layout for the baseline, followed, for each
-/// scenario in order, by the same layout holding scenario − baseline, computed from
-/// the same uniforms (common random numbers).
+/// The output of a draw is laid out by [`DrawSeries`]: the baseline's metrics,
+/// each scenario's deltas on the same uniforms (common random numbers), then each
+/// scenario's own headline values.
 pub struct Evaluator<'m> {
     model: &'m Model,
     plan: &'m SamplingPlan,
     scenarios: &'m [Scenario],
+    series: DrawSeries,
     uniforms: Vec<f64>,
     values: ParamValues,
     scratch: Scratch,
@@ -66,6 +67,53 @@ pub struct Evaluator<'m> {
 /// moments of a group in one pass (`ChunkMomentsBank::add_draws` in `stats`).
 pub const DRAWS_PER_GROUP: usize = crate::stats::MOMENTS_GROUP;
 
+/// Where each value of one draw's output sits: the baseline's metrics (the
+/// model's [`evcarbon_model::OutputLayout`]), then for each scenario in order the
+/// same layout holding scenario − baseline, then for each scenario its own values
+/// of the headlines (so that a scenario's headline has an interval, and a
+/// probability of reaching a reported figure, of its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DrawSeries {
+    per_model: usize,
+    headline_start: usize,
+    headlines: usize,
+    scenarios: usize,
+}
+
+impl DrawSeries {
+    /// The series of `model` with `scenarios` scenarios.
+    pub fn new(model: &Model, scenarios: usize) -> DrawSeries {
+        let layout = model.layout();
+        DrawSeries {
+            per_model: layout.len(),
+            headline_start: layout.headline_start(),
+            headlines: layout.headlines().len(),
+            scenarios,
+        }
+    }
+
+    /// Number of values per draw.
+    pub fn len(&self) -> usize {
+        self.per_model * (1 + self.scenarios) + self.headlines * self.scenarios
+    }
+
+    /// Always false: the baseline has at least one value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Index of the first delta of scenario `s` (its deltas follow in the model's
+    /// layout).
+    pub fn delta(&self, s: usize) -> usize {
+        self.per_model * (1 + s)
+    }
+
+    /// Index of scenario `s`'s own value of its `k`-th headline.
+    pub fn scenario_headline(&self, s: usize, k: usize) -> usize {
+        self.per_model * (1 + self.scenarios) + self.headlines * s + k
+    }
+}
+
 impl<'m> Evaluator<'m> {
     /// Buffers sized for `model`, `plan` and the scenarios.
     pub fn new(
@@ -73,11 +121,12 @@ impl<'m> Evaluator<'m> {
         plan: &'m SamplingPlan,
         scenarios: &'m [Scenario],
     ) -> Evaluator<'m> {
-        let per_model = model.layout().len();
+        let series = DrawSeries::new(model, scenarios.len());
         Evaluator {
             model,
             plan,
             scenarios,
+            series,
             // The design's variates, then those only scenarios read.
             uniforms: vec![
                 0.5;
@@ -86,8 +135,8 @@ impl<'m> Evaluator<'m> {
             ],
             values: ParamValues::new(model.network()),
             scratch: model.scratch(),
-            out: vec![0.0; per_model * (1 + scenarios.len())],
-            group: vec![0.0; DRAWS_PER_GROUP * per_model * (1 + scenarios.len())],
+            out: vec![0.0; series.len()],
+            group: vec![0.0; DRAWS_PER_GROUP * series.len()],
             scenario_values: ParamValues::new(model.network()),
             on_base: scenarios
                 .iter()
@@ -97,7 +146,7 @@ impl<'m> Evaluator<'m> {
         }
     }
 
-    /// Number of values per draw: the model's layout times (1 + scenarios).
+    /// Number of values per draw (see [`DrawSeries`]).
     pub fn series(&self) -> usize {
         self.out.len()
     }
@@ -148,14 +197,17 @@ impl<'m> Evaluator<'m> {
     #[inline]
     fn evaluate_into(&mut self, out: &mut [f64]) -> Result<(), DrawErrorKind> {
         let per_model = self.model.layout().len();
-        let (base, deltas) = out.split_at_mut(per_model);
+        let (base, rest) = out.split_at_mut(per_model);
+        let (deltas, own_headlines) = rest.split_at_mut(per_model * self.scenarios.len());
+        let (headline_start, n_headlines) = (self.series.headline_start, self.series.headlines);
         self.plan
             .apply(self.model.network(), &self.uniforms, &mut self.values)?;
         evaluate_model(self.model, &self.values, &mut self.scratch, base)?;
-        for ((scenario, delta), &on_base) in self
+        for (((scenario, delta), own), &on_base) in self
             .scenarios
             .iter()
             .zip(deltas.chunks_exact_mut(per_model))
+            .zip(own_headlines.chunks_exact_mut(n_headlines.max(1)))
             .zip(&self.on_base)
         {
             let in_scenario = |error: DrawErrorKind| DrawErrorKind::Scenario {
@@ -188,6 +240,7 @@ impl<'m> Evaluator<'m> {
                 evaluate_model(model, values, &mut self.full_scratch, delta)
             }
             .map_err(|e| in_scenario(e.into()))?;
+            own.copy_from_slice(&delta[headline_start..headline_start + n_headlines]);
             subtract_in_place(delta, base);
         }
         Ok(())

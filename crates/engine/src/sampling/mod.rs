@@ -22,7 +22,9 @@ pub use chunk_set::ChunkSet;
 pub use copula::{CopulaError, Correlation};
 pub use design::{ChunkVariates, Design, DesignError, SamplerKind};
 pub use dist::{Dist, DistError, DistSpec, Support};
-pub use evaluator::{DRAWS_PER_GROUP, DrawError, DrawErrorKind, Evaluator, evaluate_model};
+pub use evaluator::{
+    DRAWS_PER_GROUP, DrawError, DrawErrorKind, DrawSeries, Evaluator, evaluate_model,
+};
 pub use normal::std_normal_quantiles;
 pub use parallel::{ChunkPlan, PreparedRun, SamplerError, SamplerRun, Segment};
 pub use plan::{

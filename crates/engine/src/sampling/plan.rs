@@ -196,9 +196,17 @@ impl LeaderVariates {
 
 impl ZBatch {
     /// The batch form of `dists`, if they are all of the normal family or all
-    /// lognormal and `random` (take variates).
+    /// lognormal and `random` (take variates). Fixed values join a normal-family
+    /// batch as normals of sd 0 (`v + 0·z` is `v`, for every `v` but −0.0): a
+    /// parameter that only some entities draw (a source intensity of its own
+    /// here and there) still maps in batches.
     fn of(dists: &[Dist], variate_of: &[u32], twins: &Twins, random: bool) -> Option<ZBatch> {
         let maps: Option<Vec<ZMap>> = dists.iter().map(Dist::z_map).collect();
+        let maps = maps.or_else(|| {
+            let normal = dists.iter().any(|d| d.z_map().is_some_and(|m| !m.log));
+            let as_normal = |d: &Dist| d.z_map().or_else(|| d.fixed_as_z_map());
+            normal.then(|| dists.iter().map(as_normal).collect::<Option<Vec<ZMap>>>())?
+        });
         let maps = maps.filter(|m| random && !m.is_empty())?;
         let log = maps[0].log;
         let truncated = maps.iter().any(|m| {
@@ -989,11 +997,20 @@ fn range_error(network: &Network, param: Param, entity: usize, value: f64) -> Ra
 
 /// For each entity, the first earlier entity reading the same variate through an
 /// equal distribution, if any.
+///
+/// A degenerate distribution's value does not depend on its variate, so such
+/// entities are twins across variates: the fixed entities of a parameter that
+/// only some entities draw cost one value, not one each.
 fn earlier_twins(dists: &[Dist], variate_of: &[u32]) -> Vec<Option<u32>> {
     let mut firsts: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
     let mut same_as = Vec::with_capacity(dists.len());
     for (e, d) in dists.iter().enumerate() {
-        let group = firsts.entry(variate_of[e]).or_default();
+        let key = if d.is_degenerate() {
+            u32::MAX
+        } else {
+            variate_of[e]
+        };
+        let group = firsts.entry(key).or_default();
         match group.iter().find(|&&f| dists[f] == *d) {
             Some(&f) => same_as.push(Some(f as u32)),
             None => {
