@@ -299,7 +299,11 @@ fn counting_ternary_series_by_value_changes_no_count() {
 /// so and passes.
 #[test]
 fn the_tables_rebuild_bit_identically_from_the_repository() {
-    if std::process::Command::new("python3").arg("--version").output().is_err() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("SKIPPED: python3 is not installed, so the dataset build was not rerun");
         return;
     }
@@ -315,7 +319,10 @@ fn the_tables_rebuild_bit_identically_from_the_repository() {
     for table in ["provinces.csv", "cities.csv", "links.csv"] {
         let built = std::fs::read(folder.join(table)).unwrap();
         let bundled = std::fs::read(dataset().join("china-285").join(table)).unwrap();
-        assert!(built == bundled, "{table} rebuilt differs from the bundled one");
+        assert!(
+            built == bundled,
+            "{table} rebuilt differs from the bundled one"
+        );
     }
 }
 
