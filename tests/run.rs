@@ -89,13 +89,17 @@ fn example_outputs_follow_the_spec_schema() {
         "hi95",
         "bounds_mcse",
     ];
-    let mut expected: Vec<&str> = vec!["city_id", "city", "province", "tier", "metric", "unit"];
+    let mut expected: Vec<&str> = vec![
+        "city_id", "city", "city_en", "province", "tier", "metric", "unit",
+    ];
     expected.extend(summary);
     assert_eq!(column_names(&city), expected);
     assert_eq!(city.num_rows(), 7 * CityMetric::ALL.len());
     for f in city.schema().fields() {
         let want = match f.name().as_str() {
-            "city_id" | "city" | "province" | "tier" | "metric" | "unit" => DataType::Utf8,
+            "city_id" | "city" | "city_en" | "province" | "tier" | "metric" | "unit" => {
+                DataType::Utf8
+            }
             "draws" => DataType::UInt64,
             _ => DataType::Float64,
         };
@@ -530,4 +534,91 @@ fn without_reported_figures_no_headline_has_p_ge_reported() {
             "{column}"
         );
     }
+}
+
+/// `evcarbon init` writes configs that validate and run outside the repository,
+/// refuses to overwrite without `--force`, and `run` ends with the headline
+/// table on stdout.
+#[test]
+fn init_writes_configs_that_validate_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = evcarbon(dir.path(), &["init", "start"]);
+    let (stdout, stderr) = text(&init);
+    assert!(init.status.success(), "{stderr}");
+    assert!(stdout.contains("wrote 10 files"), "{stdout}");
+    let start = dir.path().join("start");
+    for file in [
+        "china-285.toml",
+        "china-285/cities.csv",
+        "china-285/README.md",
+        "example.toml",
+    ] {
+        assert!(start.join(file).is_file(), "{file} missing");
+    }
+
+    let again = evcarbon(dir.path(), &["init", "start"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again).1.contains("--force"), "{}", text(&again).1);
+    assert!(
+        evcarbon(dir.path(), &["init", "start", "--force"])
+            .status
+            .success()
+    );
+
+    for config in [
+        "start/china-285.toml",
+        "start/china-285-accounting.toml",
+        "start/example.toml",
+    ] {
+        let validate = evcarbon(dir.path(), &["validate", config]);
+        assert!(validate.status.success(), "{config}: {}", text(&validate).1);
+    }
+    let run = evcarbon(
+        dir.path(),
+        &[
+            "run",
+            "start/china-285.toml",
+            "--draws",
+            "4096",
+            "--quiet",
+            "--out",
+            "r",
+        ],
+    );
+    let (stdout, stderr) = text(&run);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stdout.starts_with("headline"), "{stdout}");
+    for metric in [
+        "advanced_import_share ",
+        "importer_city_share ",
+        "max_ev_penalty ",
+        "shifted_emissions_t ",
+    ] {
+        assert!(stdout.contains(metric), "{metric} missing from\n{stdout}");
+    }
+    assert!(stdout.contains("95% interval"), "{stdout}");
+    assert!(dir.path().join("r/city_intervals.parquet").is_file());
+}
+
+/// After a parameter is removed, `validate` counts it as left out and says what
+/// stands in for it.
+#[test]
+fn validate_counts_a_removed_parameter() {
+    let dir = example_copy();
+    let path = dir.path().join("example.toml");
+    let text_before = std::fs::read_to_string(&path).unwrap();
+    let start = text_before.find("[params.ev_extra_g_per_km]").unwrap();
+    let end = start + text_before[start..].find("\n[").unwrap() + 1;
+    std::fs::write(
+        &path,
+        format!("{}{}", &text_before[..start], &text_before[end..]),
+    )
+    .unwrap();
+    let out = evcarbon(dir.path(), &["validate", "example.toml"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("14 of 18 parameters given") && stdout.contains("ev_extra_g_per_km (0)"),
+        "{stdout}"
+    );
 }

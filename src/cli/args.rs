@@ -25,6 +25,15 @@ pub(super) enum Command {
         /// Config file (default: the built-in default config).
         config: Option<PathBuf>,
     },
+    /// Write the built-in configs and their tables to a folder, to start from.
+    Init {
+        /// Folder to write into (created if needed).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Overwrite files of the same names.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Arguments of `evcarbon run`.

@@ -1,4 +1,4 @@
-//! The command line: `run` and `validate`.
+//! The command line: `run`, `validate` and `init`.
 //!
 //! Exit status: 0 success, 2 bad input (config, data, arguments, unusable
 //! checkpoint), 130 interrupted by SIGINT/SIGTERM (a checkpoint was written), 1
@@ -6,6 +6,7 @@
 
 mod args;
 mod error;
+mod init_cmd;
 mod inputs;
 mod progress;
 mod run_cmd;
@@ -47,5 +48,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Run(args) => run_cmd::run(args),
         Command::Validate { config } => validate_cmd::run(config),
+        Command::Init { dir, force } => init_cmd::run(&dir, force),
     }
 }

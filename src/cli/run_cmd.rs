@@ -5,6 +5,8 @@
 //! and on SIGINT/SIGTERM (exit status 130, with the command that resumes);
 //! `--resume` continues from it; `--exact` keeps every draw for exact quantiles.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -21,7 +23,7 @@ use crate::driver::{
     CheckpointError, CheckpointPolicy, ConvergenceBlock, Run, RunError, RunIdentity, StopRule,
     Until, load_checkpoint,
 };
-use crate::output::{self, CHECKPOINT_FILE};
+use crate::output::{self, CHECKPOINT_FILE, RunResults};
 
 /// Set by SIGINT/SIGTERM: workers finish their chunks, a checkpoint is written.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -139,7 +141,62 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
             eprintln!("  {}", f.display());
         }
     }
+    // Results go to stdout (progress and file list to stderr), so
+    // `evcarbon run > headlines.txt` keeps just the answer.
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(headline_table(&results).as_bytes());
     Ok(())
+}
+
+/// The headline intervals as a plain-text table: median, each interval, and
+/// P(≥ reported) where the config gives a reported figure.
+fn headline_table(results: &RunResults) -> String {
+    let mut s = String::new();
+    let levels = &results.provenance.levels;
+    let mut header = format!("{:<31} {:>12}", "headline", "median");
+    for level in levels {
+        header.push_str(&format!(" {:>27}", format!("{}% interval", level * 100.0)));
+    }
+    header.push_str(&format!(" {:>10} {:>12}  unit", "reported", "P(>=rep.)"));
+    let _ = writeln!(s, "{header}");
+    for row in &results.headlines {
+        let mut line = format!("{:<31} {:>12}", row.metric, number(row.summary.median));
+        for iv in &row.summary.intervals {
+            let bounds = format!("{} – {}", number(iv.lo), number(iv.hi));
+            line.push_str(&format!(" {bounds:>27}"));
+        }
+        let reported = row.reported.map_or("-".to_string(), |r| r.to_string());
+        let p = row.p_ge_reported.map_or("-".to_string(), probability);
+        let _ = writeln!(s, "{line} {reported:>10} {p:>12}  {}", row.unit);
+    }
+    for (metric, why) in &results.excluded_headlines {
+        let _ = writeln!(s, "{metric:<31} left out: {why}");
+    }
+    s
+}
+
+/// Four decimals, or two significant figures for a probability too small for them.
+fn probability(p: f64) -> String {
+    if p > 0.0 && p < 0.001 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+/// Four significant figures, plain notation up to millions.
+fn number(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    if magnitude >= 4 {
+        format!("{x:.0}")
+    } else {
+        let decimals = (3 - magnitude).max(0) as usize;
+        format!("{x:.decimals$}")
+    }
 }
 
 /// The stopping rule from `--until`, `--max-draws`, `--check-every` and the draws.
@@ -319,6 +376,18 @@ mod tests {
         assert_eq!(parse_size("-1G"), None);
         assert_eq!(parse_size(""), None);
         assert_eq!(parse_size("G"), None);
+    }
+
+    #[test]
+    fn numbers_keep_four_significant_figures() {
+        assert_eq!(number(0.453_21), "0.4532");
+        assert_eq!(number(-0.187_4), "-0.1874");
+        assert_eq!(number(4_290_000.4), "4290000");
+        assert_eq!(number(12.345_6), "12.35");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(probability(0.8), "0.8000");
+        assert_eq!(probability(0.000_02), "2.0e-5");
+        assert_eq!(probability(0.0), "0.0000");
     }
 
     #[test]

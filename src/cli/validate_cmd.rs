@@ -4,7 +4,7 @@ use super::error::CliError;
 use super::inputs::load_config;
 use crate::config::Config;
 use evcarbon_engine::sampling::Evaluator;
-use evcarbon_model::{Entity, Headline};
+use evcarbon_model::{Entity, Fallback, Headline, Param};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -29,10 +29,28 @@ fn summary(config: &Config) -> String {
         net.cities().iter().filter(|c| c.advanced).count(),
         net.count(Entity::Link)
     );
+    let left_out: Vec<String> = (Param::ALL.into_iter())
+        .filter(|p| !config.params_given.contains(p))
+        .map(|p| {
+            let why = match p.fallback() {
+                _ if p.entity() == Entity::Link && net.links().is_empty() => "no links",
+                Fallback::Zero => "0",
+                Fallback::ProvinceIntensity => "the province's gen_intensity",
+                Fallback::None => "not needed",
+            };
+            format!("{} ({why})", p.name())
+        })
+        .collect();
     let _ = writeln!(
         s,
-        "  {} parameters, {} random variates per draw",
-        config.plan.params().len(),
+        "  {} of {} parameters given{}; {} random variates per draw",
+        config.params_given.len(),
+        Param::ALL.len(),
+        if left_out.is_empty() {
+            String::new()
+        } else {
+            format!(", left out: {}", left_out.join(", "))
+        },
         config.plan.n_variates()
     );
     let levels: Vec<String> = config

@@ -107,6 +107,7 @@ pub fn load_from(
     if !diags.is_empty() {
         return Err(ConfigError::Invalid(diags));
     }
+    let params_given = resolved.given;
     let network = network.with_own_intensities(resolved.own);
     let mut plan = SamplingPlan::new(&network, resolved.entries);
     for (param, share, at) in resolved.province_shares {
@@ -120,7 +121,19 @@ pub fn load_from(
     if !diags.is_empty() {
         return Err(ConfigError::Invalid(diags));
     }
+    let city_en = (0..data.cities.len())
+        .map(|row| {
+            let name = if data.cities.has_column("city_en") {
+                data.cities.cell(row, "city_en")
+            } else {
+                ""
+            };
+            (!name.is_empty()).then(|| name.to_string())
+        })
+        .collect();
     Ok(Config {
+        city_en,
+        params_given,
         file: InputFile {
             path: display,
             sha256: sha256_hex(text.as_bytes()),

@@ -15,7 +15,7 @@ mod settings;
 mod tables;
 mod toml_read;
 
-pub use builtin::BUILTIN_CONFIG;
+pub use builtin::{BUILTIN_CONFIG, builtin_files};
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use error::ConfigError;
 pub use load::{load, load_builtin, load_from};

@@ -340,6 +340,8 @@ fn column_ref(
 /// intensity of their own, and the `province_share`s to install.
 pub(super) struct Resolved {
     pub(super) entries: Vec<PlanEntry>,
+    /// The parameters the config gives a block, in [`Param::ALL`] order.
+    pub(super) given: Vec<Param>,
     pub(super) own: OwnIntensities,
     pub(super) province_shares: Vec<ProvinceShare>,
 }
@@ -407,8 +409,12 @@ pub(super) fn resolve(
         .iter()
         .filter_map(|r| r.province_share.map(|(w, at)| (r.param, w, at)))
         .collect();
+    let given = (Param::ALL.into_iter())
+        .filter(|p| raw.params.iter().any(|r| r.param == *p))
+        .collect();
     (diags.len() == before && out.len() == Param::ALL.len()).then_some(Resolved {
         entries: out,
+        given,
         own,
         province_shares,
     })

@@ -1,7 +1,7 @@
 //! A loaded, validated configuration.
 
 use evcarbon_engine::sampling::{SamplerKind, SamplingPlan, Scenario};
-use evcarbon_model::{Headline, Model};
+use evcarbon_model::{Headline, Model, Param};
 
 /// Run settings from `[run]`, possibly overridden on the command line.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,6 +38,11 @@ pub struct Config {
     pub run: RunSettings,
     /// Tiers counted as advanced.
     pub advanced_tiers: Vec<String>,
+    /// The parameters the config gives a block (the others take their fallback).
+    pub params_given: Vec<Param>,
+    /// Each city's English name (`city_en` column of the cities table; `None`
+    /// where the table has no such column or the cell is empty), in table order.
+    pub city_en: Vec<Option<String>>,
     /// The figures a study reported for some headline metrics
     /// (`[headlines.reported]`), in config order.
     pub reported: Vec<(Headline, f64)>,

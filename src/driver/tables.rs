@@ -45,6 +45,7 @@ pub fn results(
             cities.push(CityRow {
                 city_id: city.id.clone(),
                 city: city.name.clone(),
+                city_en: config.city_en[c].clone(),
                 province: net.provinces()[city.province].id.clone(),
                 tier: city.tier.clone(),
                 metric: m.name(),
@@ -138,26 +139,31 @@ fn scenario_deltas(config: &Config, summary: &dyn Fn(usize) -> Summary) -> Vec<S
     let mut rows = Vec::new();
     for (s, scenario) in config.scenarios.iter().enumerate() {
         let offset = DrawSeries::new(&config.model, config.scenarios.len()).delta(s);
-        let row =
-            |row_kind, city: Option<&City>, province: Option<&str>, metric, unit, series: usize| {
-                ScenarioDeltaRow {
-                    scenario: scenario.name.clone(),
-                    row_kind,
-                    city_id: city.map(|c| c.id.clone()),
-                    city: city.map(|c| c.name.clone()),
-                    province: province.map(str::to_string),
-                    tier: city.map(|c| c.tier.clone()),
-                    metric,
-                    unit,
-                    summary: summary(offset + series),
-                }
-            };
+        let row = |row_kind,
+                   city: Option<(usize, &City)>,
+                   province: Option<&str>,
+                   metric,
+                   unit,
+                   series: usize| {
+            ScenarioDeltaRow {
+                scenario: scenario.name.clone(),
+                row_kind,
+                city_id: city.map(|(_, c)| c.id.clone()),
+                city: city.map(|(_, c)| c.name.clone()),
+                city_en: city.and_then(|(c, _)| config.city_en[c].clone()),
+                province: province.map(str::to_string),
+                tier: city.map(|(_, c)| c.tier.clone()),
+                metric,
+                unit,
+                summary: summary(offset + series),
+            }
+        };
         for (c, city) in net.cities().iter().enumerate() {
             let province = net.provinces()[city.province].id.as_str();
             for m in CityMetric::ALL {
                 rows.push(row(
                     "city",
-                    Some(city),
+                    Some((c, city)),
                     Some(province),
                     m.name(),
                     m.unit(),

@@ -27,6 +27,7 @@ impl OutputFile for CityParquet {
         let mut table = TableBuilder::new(path, rows.len(), &row_key);
         table.utf8("city_id", rows.iter().map(|r| r.city_id.as_str()));
         table.utf8("city", rows.iter().map(|r| r.city.as_str()));
+        table.nullable_utf8("city_en", rows.iter().map(|r| r.city_en.as_deref()));
         table.utf8("province", rows.iter().map(|r| r.province.as_str()));
         table.utf8("tier", rows.iter().map(|r| r.tier.as_str()));
         table.utf8("metric", rows.iter().map(|r| r.metric));

@@ -88,6 +88,8 @@ pub struct CityRow {
     pub city_id: String,
     /// City name.
     pub city: String,
+    /// City name in English, where the cities table gives one.
+    pub city_en: Option<String>,
     /// Province of the city.
     pub province: String,
     /// Tier of the city.
@@ -169,6 +171,8 @@ pub struct ScenarioDeltaRow {
     pub city_id: Option<String>,
     /// City name (city rows only).
     pub city: Option<String>,
+    /// City name in English (city rows, where the cities table gives one).
+    pub city_en: Option<String>,
     /// Province id (city and province rows).
     pub province: Option<String>,
     /// City tier (city rows only).

@@ -34,6 +34,7 @@ impl OutputFile for ScenarioParquet {
         table.utf8("level", rows.iter().map(|r| r.row_kind));
         table.nullable_utf8("city_id", rows.iter().map(|r| r.city_id.as_deref()));
         table.nullable_utf8("city", rows.iter().map(|r| r.city.as_deref()));
+        table.nullable_utf8("city_en", rows.iter().map(|r| r.city_en.as_deref()));
         table.nullable_utf8("province", rows.iter().map(|r| r.province.as_deref()));
         table.nullable_utf8("tier", rows.iter().map(|r| r.tier.as_deref()));
         table.utf8("metric", rows.iter().map(|r| r.metric));

@@ -39,6 +39,7 @@ fn sample_results(threads: usize) -> RunResults {
             CityRow {
                 city_id: id.to_string(),
                 city: name.to_string(),
+                city_en: (id != "440300").then(|| format!("{name} (en)")),
                 province: "Guangdong".to_string(),
                 tier: tier.to_string(),
                 metric,
@@ -297,10 +298,18 @@ fn writes_all_files_with_exact_schemas_values_and_metadata() {
     assert_eq!(listing(&dir), expected_names);
 
     let (city, meta) = read(&dir.join(CITY_FILE));
-    let mut cols = vec!["city_id", "city", "province", "tier", "metric", "unit"];
+    let mut cols = vec![
+        "city_id", "city", "city_en", "province", "tier", "metric", "unit",
+    ];
     cols.extend(summary_columns());
-    check_schema(&city, &cols, &[]);
+    check_schema(&city, &cols, &["city_en"]);
     assert_eq!(city.num_rows(), 4);
+    let city_en = city.column_by_name("city_en").unwrap();
+    let city_en = city_en.as_any().downcast_ref::<StringArray>().unwrap();
+    assert_eq!(
+        city_en.iter().collect::<Vec<_>>(),
+        [Some("Guangzhou (en)"), Some("Guangzhou (en)"), None, None]
+    );
     assert_eq!(
         strings(&city, "city_id"),
         ["440100", "440100", "440300", "440300"]

@@ -429,7 +429,7 @@ def main():
     # ------------------------------------------------------------ write cities.csv
     with open(os.path.join(OUT, "cities.csv"), "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["city_id", "city", "city_pinyin", "province", "tier", "population_2020_10k",
+        w.writerow(["city_id", "city", "city_en", "province", "tier", "population_2020_10k",
                     "consumption_twh", "consumption_cv", "generation_twh", "generation_cv", "generation_method",
                     "bev_stock", "bev_stock_cv", "vkt_km", "ev_kwh_per_100km", "city_gen_intensity_g_per_kwh",
                     "city_gen_intensity_sd_g_per_kwh", "gen_intensity_source", "note"])

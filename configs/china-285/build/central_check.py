@@ -176,7 +176,7 @@ def evaluate(vals, tables, wtw, adv):
     cd = []
     for i, c in enumerate(cities):
         g = lambda name, default=0.0: vals[name][i] if vals[name][i] is not None else default
-        cd.append(dict(id=c["city_id"], name=c["city"], py=c.get("city_pinyin", ""), p=c["province"], tier=c["tier"],
+        cd.append(dict(id=c["city_id"], name=c["city"], py=c.get("city_en", c.get("city_pinyin", "")), p=c["province"], tier=c["tier"],
                        D=g("city_consumption_twh"), G=g("city_generation_twh"), dl=g("distribution_loss"),
                        stock=g("ev_stock"), vkt=g("vkt_km"), kwh=g("ev_kwh_per_100km"), eta=g("charging_efficiency"),
                        ice_l=g("ice_l_per_100km"), gas=g("gasoline_kgco2_per_l"), u=g("gasoline_wtt_uplift"),
