@@ -3,7 +3,8 @@
 //! aggregator (metrics → moments and sketches). Single-threaded. Also the normal
 //! scores alone (`normal_scores`, in values per second), the sampler's largest loop.
 //!
-//! Run: `cargo bench --bench components`.
+//! Run: `cargo bench --bench components`. Criterion's "elem/s" is draws/s in the
+//! `draws_per_s/…` groups and normal scores per second in `values_per_s/normal_scores`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use evcarbon_engine::sampling::{DRAWS_PER_GROUP, Design, SamplerKind, evaluate_model};
@@ -40,7 +41,7 @@ fn components(c: &mut Criterion) {
         chunk_outputs.push(out.clone());
     }
 
-    let mut group = c.benchmark_group("components/china-285");
+    let mut group = c.benchmark_group("draws_per_s/components/china-285");
     group.throughput(Throughput::Elements(DRAWS));
     group.sample_size(20);
     group.bench_function("sampler", |b| {
@@ -101,7 +102,7 @@ fn normal_scores(c: &mut Criterion) {
         .collect();
     let central: Vec<f64> = uniforms.iter().map(|u| 0.5 + (u - 0.5) * 0.8).collect();
     let mut scores = vec![0.0; VALUES];
-    let mut group = c.benchmark_group("normal_scores");
+    let mut group = c.benchmark_group("values_per_s/normal_scores");
     group.throughput(Throughput::Elements(VALUES as u64));
     for (name, input) in [("uniform", &uniforms), ("central_only", &central)] {
         group.bench_function(name, |b| {

@@ -1,7 +1,8 @@
 //! Throughput of the whole pipeline (sampling, model, aggregation), in draws per
 //! second, single-threaded and on every core.
 //!
-//! Run: `cargo bench --bench pipeline`. Criterion reports "elements/s" = draws/s.
+//! Run: `cargo bench --bench pipeline`. Groups are named `draws_per_s/…`: criterion's
+//! throughput unit "elem/s" is one draw per second (the whole pipeline for one draw).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::path::Path;
@@ -12,7 +13,7 @@ fn bench_config(c: &mut Criterion, name: &str, path: &str, draws: u64, seconds: 
         .expect("config loads");
     config.run.draws = draws;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut group = c.benchmark_group(format!("pipeline/{name}"));
+    let mut group = c.benchmark_group(format!("draws_per_s/pipeline/{name}"));
     group.throughput(Throughput::Elements(draws));
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(seconds));

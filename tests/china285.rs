@@ -1,6 +1,8 @@
 //! The default dataset: counts, ids, published totals and the calibration against the
 //! published provincial grid factors.
 
+mod common;
+
 use evcarbon_engine::sampling::Evaluator;
 use evcarbon_model::{Entity, ProvinceMetric};
 use std::collections::HashMap;
@@ -304,7 +306,7 @@ fn the_tables_rebuild_bit_identically_from_the_repository() {
         .output()
         .is_err()
     {
-        eprintln!("SKIPPED: python3 is not installed, so the dataset build was not rerun");
+        common::say_skipped("python3 is not installed, so the dataset build was not rerun");
         return;
     }
     let copy = tempfile::tempdir().unwrap();

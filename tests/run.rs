@@ -72,7 +72,7 @@ fn run_example(dir: &Path, out: &str, extra: &[&str]) {
 }
 
 #[test]
-fn example_outputs_follow_the_spec_schema() {
+fn example_outputs_follow_the_documented_schema() {
     let dir = example_copy();
     run_example(dir.path(), "out", &["--draws", "5000"]);
     let out = dir.path().join("out");

@@ -118,3 +118,11 @@ value = 2.3
 dist = "fixed"
 value = 0.2
 "#;
+
+/// Says that part of a test was skipped, on the process's stderr: unlike
+/// `eprintln!`, which the test harness captures for passing tests, this shows in
+/// every `cargo test` run.
+pub fn say_skipped(message: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {message}");
+}

@@ -36,12 +36,12 @@ pub struct Scratch {
     sent_twh: Vec<f64>,
     imports_twh: Vec<f64>,
     own_pool_twh: Vec<f64>,
-    /// Per province: Σ min(G_c, E_c) over its cities, TWh.
+    /// Per province: Σ min(G_c, D_c) over its cities, TWh.
     local_use_twh: Vec<f64>,
     /// Σ E_c·i_c/(1−δ_c) over the province's cities: GWh drawn from its pool.
     drawn_gwh: Vec<f64>,
     /// Per province: O_r plus the TWh sent on its outgoing links, the surplus
-    /// Σ max(G_c − E_c, 0) of its cities, and the larger of the two, which the
+    /// Σ max(G_c − D_c, 0) of its cities, and the larger of the two, which the
     /// burden landing in it is shared over.
     leaving_twh: Vec<f64>,
     surplus_twh: Vec<f64>,
@@ -53,10 +53,10 @@ pub struct Scratch {
     pool_empty: Vec<f64>,
     /// Per city: E_c·i_c/(1−δ_c), summed into `drawn_gwh` in city order.
     city_drawn_gwh: Vec<f64>,
-    /// Per city: min(G_c, E_c), summed into `local_use_twh` in city order.
+    /// Per city: min(G_c, D_c), summed into `local_use_twh` in city order.
     city_local_use_twh: Vec<f64>,
     /// Per city: 1/(1−δ_c), the grid kWh per km and its surplus
-    /// max(G_c − E_c, 0), TWh.
+    /// max(G_c − D_c, 0), TWh.
     at_plug: Vec<f64>,
     grid_kwh_per_km: Vec<f64>,
     city_surplus_twh: Vec<f64>,
@@ -265,7 +265,7 @@ fn intensities(
     headlines(lay, s, &o.city, o.headlines, evaluation)
 }
 
-/// Per link the TWh sent; per province M_p, O_p, Σ min(G_c, E_c), and whether
+/// Per link the TWh sent; per province M_p, O_p, Σ min(G_c, D_c), and whether
 /// its pool is empty, spread to its cities.
 #[inline(always)]
 fn pool_flows(net: &Network, v: &ParamValues, s: &mut Scratch) {

@@ -149,8 +149,9 @@ entity_metrics! {
     SupplyIntensity supply_intensity {
         unit: "gCO2/kWh",
         depends: Intensities,
-        description: "CO2 per kWh at the plug: local generation at the province's generation intensity and \
-                      pool energy at the pool's, divided by (1 - distribution loss)",
+        description: "CO2 per kWh at the plug: local generation at the city's own generation intensity (its \
+                      province's residual intensity where it has none) and pool energy at the pool's, divided by \
+                      (1 - distribution loss)",
         reading: ">= 0; compare with the province's consumption_intensity",
     }
     /// gCO2 per km of the EV (charging plus vehicle-cycle extra).
@@ -246,9 +247,9 @@ entity_metrics! {
     PoolIntensity pool_intensity {
         unit: "gCO2/kWh",
         depends: Intensities,
-        description: "CO2 per kWh of the province's pool: its own generation through the pool and its imports \
-                      at the senders' intensities, grossed up for line losses; the province's own generation \
-                      intensity when the pool is empty",
+        description: "CO2 per kWh of the province's pool: its own residual generation through the pool and its \
+                      imports at each line's intensity (the sender's residual intensity where the line has none), \
+                      grossed up for line losses; the province's residual intensity when the pool is empty",
         reading: ">= 0",
     }
     /// Consumption-side average intensity of all electricity used in the province
@@ -366,7 +367,8 @@ headlines! {
         depends: Intensities,
         over: AllCities,
         description: "share of cities that are net carbon importers (burden exported > burden received); \
-                      under direct attribution, the cities that generate less electricity than they use",
+                      under direct attribution, the cities that generate less electricity than they use \
+                      (and charge EVs from a pool that emits CO2)",
         reading: "0 to 1: an energy balance count, as uncertain as the cities' generation",
     }
     /// Share of cities with ev_ice_ratio > 1.
