@@ -3,13 +3,12 @@
 //! `--exact` and its memory limit.
 
 mod common;
-use arrow_array::{Array, BooleanArray, Float64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::{Array, BooleanArray, Float64Array, StringArray, UInt64Array};
 use common::*;
 use evcarbon::driver::{
     CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, Checkpoint, CheckpointPolicy, Run, RunError,
     RunIdentity, StopReason, StopRule, load_checkpoint,
 };
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -21,28 +20,6 @@ const TABLES: [&str; 3] = [
     "province_intervals.parquet",
     "headline_intervals.parquet",
 ];
-
-fn read(path: &Path) -> RecordBatch {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .with_batch_size(1 << 20)
-        .build()
-        .unwrap()
-        .map(|b| b.unwrap())
-        .collect();
-    assert_eq!(batches.len(), 1);
-    batches.remove(0)
-}
-
-fn col<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> &'a T {
-    batch
-        .column_by_name(name)
-        .unwrap_or_else(|| panic!("no column {name}"))
-        .as_any()
-        .downcast_ref()
-        .unwrap_or_else(|| panic!("column {name} has another type"))
-}
 
 fn manifest(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
@@ -272,7 +249,7 @@ fn until_stops_once_every_headline_bound_is_precise_enough() {
     assert_eq!(m["until"]["rel"], 0.05);
     let draws = m["draws"].as_u64().unwrap();
 
-    let conv = read(&d.join("until/convergence.parquet"));
+    let conv = read_parquet(&d.join("until/convergence.parquet"));
     let block = col::<UInt64Array>(&conv, "block");
     let n = col::<UInt64Array>(&conv, "draws");
     let metric = col::<StringArray>(&conv, "metric");
@@ -364,7 +341,7 @@ fn until_stops_at_max_draws_and_bad_settings_are_refused() {
     let m = manifest(&d.join("o"));
     assert_eq!(m["stop_reason"], "max draws reached");
     assert_eq!(m["draws"].as_u64(), Some(5000));
-    let conv = read(&d.join("o/convergence.parquet"));
+    let conv = read_parquet(&d.join("o/convergence.parquet"));
     let draws = col::<UInt64Array>(&conv, "draws");
     let mut seen: Vec<u64> = (0..conv.num_rows()).map(|r| draws.value(r)).collect();
     seen.dedup();
@@ -579,8 +556,8 @@ fn check_sketch_against_exact(config: &str, draws: &str, max_memory: &str) {
     let mut compared = 0;
     for table in TABLES {
         let (s, e) = (
-            read(&d.join("sketch").join(table)),
-            read(&d.join("exact").join(table)),
+            read_parquet(&d.join("sketch").join(table)),
+            read_parquet(&d.join("exact").join(table)),
         );
         for c in ["mean", "sd", "mcse"] {
             assert_eq!(

@@ -2,27 +2,12 @@
 //! closed-form lognormal checks, golden values and output-folder safety.
 
 mod common;
-use arrow_array::{Array, Float64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::{Array, Float64Array, RecordBatch, UInt64Array};
 use arrow_schema::DataType;
 use common::*;
 use evcarbon_model::{CityMetric, Headline};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::Path;
-
-fn read(path: &Path) -> RecordBatch {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap();
-    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    arrow_select_concat(&batches)
-}
-
-fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {
-    assert_eq!(batches.len(), 1, "outputs are written as one row group");
-    batches[0].clone()
-}
 
 fn column_names(batch: &RecordBatch) -> Vec<String> {
     batch
@@ -31,24 +16,6 @@ fn column_names(batch: &RecordBatch) -> Vec<String> {
         .iter()
         .map(|f| f.name().clone())
         .collect()
-}
-
-fn f64_col<'a>(batch: &'a RecordBatch, name: &str) -> &'a Float64Array {
-    batch
-        .column_by_name(name)
-        .unwrap()
-        .as_any()
-        .downcast_ref()
-        .unwrap()
-}
-
-fn str_col<'a>(batch: &'a RecordBatch, name: &str) -> &'a StringArray {
-    batch
-        .column_by_name(name)
-        .unwrap()
-        .as_any()
-        .downcast_ref()
-        .unwrap()
 }
 
 /// The value of `column` in the row whose `metric` (and city_id, if given) match.
@@ -76,7 +43,7 @@ fn example_outputs_follow_the_documented_schema() {
     let dir = example_copy();
     run_example(dir.path(), "out", &["--draws", "5000"]);
     let out = dir.path().join("out");
-    let city = read(&out.join("city_intervals.parquet"));
+    let city = read_parquet(&out.join("city_intervals.parquet"));
     let summary = [
         "draws",
         "mean",
@@ -105,15 +72,10 @@ fn example_outputs_follow_the_documented_schema() {
         };
         assert_eq!(f.data_type(), &want, "{}", f.name());
     }
-    let draws: &UInt64Array = city
-        .column_by_name("draws")
-        .unwrap()
-        .as_any()
-        .downcast_ref()
-        .unwrap();
+    let draws: &UInt64Array = col(&city, "draws");
     assert!(draws.iter().all(|d| d == Some(5000)));
 
-    let head = read(&out.join("headline_intervals.parquet"));
+    let head = read_parquet(&out.join("headline_intervals.parquet"));
     let mut expected = vec!["metric", "unit", "description", "reported"];
     expected.extend(summary);
     expected.push("p_ge_reported");
@@ -190,8 +152,8 @@ fn a_different_seed_gives_different_numbers() {
     let dir = example_copy();
     run_example(dir.path(), "a", &["--draws", "3000"]);
     run_example(dir.path(), "b", &["--draws", "3000", "--seed", "1"]);
-    let a = read(&dir.path().join("a/headline_intervals.parquet"));
-    let b = read(&dir.path().join("b/headline_intervals.parquet"));
+    let a = read_parquet(&dir.path().join("a/headline_intervals.parquet"));
+    let b = read_parquet(&dir.path().join("b/headline_intervals.parquet"));
     assert_ne!(
         value(&a, None, "shifted_emissions_t", "mean"),
         value(&b, None, "shifted_emissions_t", "mean")
@@ -209,7 +171,7 @@ const ADDED_METRICS: [&str; 2] = ["import_share_province", "advanced_import_shar
 fn golden_headlines_for_seed_20261128() {
     let dir = example_copy();
     run_example(dir.path(), "g", &["--draws", "10000"]);
-    let head = read(&dir.path().join("g/headline_intervals.parquet"));
+    let head = read_parquet(&dir.path().join("g/headline_intervals.parquet"));
     let got: Vec<(String, u64, u64)> = (0..head.num_rows())
         .filter(|&r| !ADDED_METRICS.contains(&str_col(&head, "metric").value(r)))
         .map(|r| {
@@ -244,7 +206,7 @@ fn golden_digest_of_every_output_value() {
         "headline_intervals",
         "scenario_deltas",
     ] {
-        let batch = read(&dir.path().join(format!("d/{file}.parquet")));
+        let batch = read_parquet(&dir.path().join(format!("d/{file}.parquet")));
         let metric = str_col(&batch, "metric");
         for column in batch.columns() {
             if column.data_type() != &DataType::Float64 {
@@ -353,7 +315,7 @@ fn products_of_lognormals_match_the_closed_form() {
         ],
     );
     assert!(result.status.success(), "{}", text(&result).1);
-    let city = read(&dir.path().join("o/city_intervals.parquet"));
+    let city = read_parquet(&dir.path().join("o/city_intervals.parquet"));
 
     let s_i = 1.2f64.ln();
     let s_kwh = 1.15f64.ln();
@@ -500,7 +462,7 @@ fn a_config_of_fixed_values_runs_with_zero_spread() {
             ],
         );
         assert!(result.status.success(), "{sampler}: {}", text(&result).1);
-        let cities = read(&dir.path().join(&out).join("city_intervals.parquet"));
+        let cities = read_parquet(&dir.path().join(&out).join("city_intervals.parquet"));
         let (mean, sd) = (f64_col(&cities, "mean"), f64_col(&cities, "sd"));
         for column in ["median", "lo90", "hi90", "lo95", "hi95"] {
             let c = f64_col(&cities, column);
@@ -526,7 +488,7 @@ fn without_reported_figures_no_headline_has_p_ge_reported() {
         &format!("{}{}", &toml[..start], &toml[end..]),
     );
     run_example(dir.path(), "none", &["--draws", "2000"]);
-    let head = read(&dir.path().join("none/headline_intervals.parquet"));
+    let head = read_parquet(&dir.path().join("none/headline_intervals.parquet"));
     for column in ["reported", "p_ge_reported"] {
         assert_eq!(
             f64_col(&head, column).null_count(),

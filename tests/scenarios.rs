@@ -4,39 +4,18 @@
 mod common;
 use arrow_array::{Array, Float64Array, RecordBatch, StringArray};
 use common::*;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::Path;
-
-fn read(path: &Path) -> RecordBatch {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap();
-    reader.next().unwrap().unwrap()
-}
 
 /// `column` of the row where `level` (if the table has it) is `headline` and `metric` matches.
 fn headline(batch: &RecordBatch, metric: &str, column: &str) -> f64 {
-    let metrics: &StringArray = batch
-        .column_by_name("metric")
-        .unwrap()
-        .as_any()
-        .downcast_ref()
-        .unwrap();
+    let metrics = str_col(batch, "metric");
     let levels: Option<&StringArray> = batch
         .column_by_name("level")
         .map(|c| c.as_any().downcast_ref().unwrap());
     let row = (0..batch.num_rows())
         .find(|&r| metrics.value(r) == metric && levels.is_none_or(|l| l.value(r) == "headline"))
         .unwrap();
-    let values: &Float64Array = batch
-        .column_by_name(column)
-        .unwrap()
-        .as_any()
-        .downcast_ref()
-        .unwrap();
-    values.value(row)
+    f64_col(batch, column).value(row)
 }
 
 fn run(dir: &Path, config: &str, out: &str, seed: &str) {
@@ -53,7 +32,7 @@ fn run(dir: &Path, config: &str, out: &str, seed: &str) {
 fn common_random_numbers_narrow_the_delta_and_leave_the_baseline_alone() {
     let dir = example_copy();
     run(dir.path(), "example.toml", "crn", "11");
-    let deltas = read(&dir.path().join("crn/scenario_deltas.parquet"));
+    let deltas = read_parquet(&dir.path().join("crn/scenario_deltas.parquet"));
     let metric = "shifted_emissions_t";
 
     // The same scenario as two independent runs: the baseline without the scenario,
@@ -84,8 +63,8 @@ fn common_random_numbers_narrow_the_delta_and_leave_the_baseline_alone() {
     run(dir.path(), "baseline.toml", "a", "12");
     run(dir.path(), "cleaner.toml", "b", "13");
     let (a, b) = (
-        read(&dir.path().join("a/headline_intervals.parquet")),
-        read(&dir.path().join("b/headline_intervals.parquet")),
+        read_parquet(&dir.path().join("a/headline_intervals.parquet")),
+        read_parquet(&dir.path().join("b/headline_intervals.parquet")),
     );
 
     let independent_sd = headline(&a, metric, "sd").hypot(headline(&b, metric, "sd"));
@@ -108,8 +87,8 @@ fn common_random_numbers_narrow_the_delta_and_leave_the_baseline_alone() {
 
     // Adding a scenario does not move the baseline: same seed, same numbers.
     run(dir.path(), "baseline.toml", "a11", "11");
-    let with = read(&dir.path().join("crn/city_intervals.parquet"));
-    let without = read(&dir.path().join("a11/city_intervals.parquet"));
+    let with = read_parquet(&dir.path().join("crn/city_intervals.parquet"));
+    let without = read_parquet(&dir.path().join("a11/city_intervals.parquet"));
     assert_eq!(with.columns(), without.columns());
 }
 
@@ -188,25 +167,11 @@ scale = 1.0
 /// The `value` column of every row of `batch`, keyed by (level, city_id or
 /// province, metric), with the summary's columns.
 fn delta_rows(batch: &RecordBatch, scenario: &str) -> Vec<(String, String, Vec<f64>)> {
-    let col = |name: &str| -> &StringArray {
-        batch
-            .column_by_name(name)
-            .unwrap()
-            .as_any()
-            .downcast_ref()
-            .unwrap()
-    };
+    let col = |name: &str| str_col(batch, name);
     let (scenarios, levels, metrics) = (col("scenario"), col("level"), col("metric"));
     let numbers: Vec<&Float64Array> = ["mean", "sd", "median", "lo95", "hi95"]
         .iter()
-        .map(|c| {
-            batch
-                .column_by_name(c)
-                .unwrap()
-                .as_any()
-                .downcast_ref()
-                .unwrap()
-        })
+        .map(|c| f64_col(batch, c))
         .collect();
     (0..batch.num_rows())
         .filter(|&r| scenarios.value(r) == scenario)
@@ -229,7 +194,10 @@ fn rows_with_scenario(dir: &Path, name: &str, body: &str) -> Vec<(String, String
     edit(dir, "example.toml", "[scenarios.cleaner_north]", &block);
     run(dir, "example.toml", name, "5");
     same_baseline(dir, name, "plain");
-    delta_rows(&read(&dir.join(name).join("scenario_deltas.parquet")), name)
+    delta_rows(
+        &read_parquet(&dir.join(name).join("scenario_deltas.parquet")),
+        name,
+    )
 }
 
 /// The baseline's tables of `out` hold the same data, to the bit, as those of
@@ -242,8 +210,8 @@ fn same_baseline(dir: &Path, out: &str, other: &str) {
         "headline_intervals.parquet",
     ] {
         let (a, b) = (
-            read(&dir.join(out).join(file)),
-            read(&dir.join(other).join(file)),
+            read_parquet(&dir.join(out).join(file)),
+            read_parquet(&dir.join(other).join(file)),
         );
         assert_eq!(a.num_rows(), b.num_rows(), "{file}");
         for (name, (x, y)) in a
@@ -302,27 +270,11 @@ fn an_accounting_scenario_moves_only_the_vehicle_comparison() {
     assert!(penalty.2[0] > 0.0, "mean delta {}", penalty.2[0]);
     // Each scenario's own headlines: their mean is the baseline's plus the delta's,
     // and the headlines with a reported figure have their own P(≥ reported).
-    let own = read(&dir.path().join("ttw/scenario_headlines.parquet"));
-    let base = read(&dir.path().join("ttw/headline_intervals.parquet"));
-    let col = |b: &RecordBatch, name: &str| -> Float64Array {
-        b.column_by_name(name)
-            .unwrap()
-            .as_any()
-            .downcast_ref::<Float64Array>()
-            .unwrap()
-            .clone()
-    };
-    let strings = |b: &RecordBatch, name: &str| -> StringArray {
-        b.column_by_name(name)
-            .unwrap()
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap()
-            .clone()
-    };
-    let (own_scenario, own_metric) = (strings(&own, "scenario"), strings(&own, "metric"));
-    let (own_mean, own_p) = (col(&own, "mean"), col(&own, "p_ge_reported"));
-    let (base_metric, base_mean) = (strings(&base, "metric"), col(&base, "mean"));
+    let own = read_parquet(&dir.path().join("ttw/scenario_headlines.parquet"));
+    let base = read_parquet(&dir.path().join("ttw/headline_intervals.parquet"));
+    let (own_scenario, own_metric) = (str_col(&own, "scenario"), str_col(&own, "metric"));
+    let (own_mean, own_p) = (f64_col(&own, "mean"), f64_col(&own, "p_ge_reported"));
+    let (base_metric, base_mean) = (str_col(&base, "metric"), f64_col(&base, "mean"));
     let mut checked = 0;
     for r in (0..own.num_rows()).filter(|&r| own_scenario.value(r) == "ttw") {
         let metric = own_metric.value(r);

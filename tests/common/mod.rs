@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: run the binary, copy the example config.
+//! Helpers shared by the integration tests: run the binary, copy the example config,
+//! read an output table.
 
 #![allow(dead_code)]
 
@@ -125,4 +126,45 @@ value = 0.2
 pub fn say_skipped(message: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "SKIPPED: {message}");
+}
+
+/// An output table, which the writer puts in one row group.
+pub fn read_parquet(path: &Path) -> arrow_array::RecordBatch {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut batches: Vec<_> =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .with_batch_size(1 << 20)
+            .build()
+            .unwrap()
+            .map(|b| b.unwrap())
+            .collect();
+    assert_eq!(batches.len(), 1, "{}: one batch expected", path.display());
+    batches.remove(0)
+}
+
+/// The column `name` of `batch` as an array of type `T`.
+pub fn col<'a, T: 'static>(batch: &'a arrow_array::RecordBatch, name: &str) -> &'a T {
+    batch
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+        .as_any()
+        .downcast_ref()
+        .unwrap_or_else(|| panic!("column {name} has another type"))
+}
+
+/// A Float64 column.
+pub fn f64_col<'a>(
+    batch: &'a arrow_array::RecordBatch,
+    name: &str,
+) -> &'a arrow_array::Float64Array {
+    col(batch, name)
+}
+
+/// A Utf8 column.
+pub fn str_col<'a>(
+    batch: &'a arrow_array::RecordBatch,
+    name: &str,
+) -> &'a arrow_array::StringArray {
+    col(batch, name)
 }
