@@ -184,6 +184,14 @@ impl<'m> Evaluator<'m> {
         evaluated.map(|()| &self.group[..n * series])
     }
 
+    /// Evaluates the model (and the scenarios) at `uniforms`, already correlated
+    /// (the rows of a sensitivity design, say).
+    #[inline]
+    pub fn evaluate_at(&mut self, uniforms: &[f64]) -> Result<&[f64], DrawErrorKind> {
+        self.uniforms[..uniforms.len()].copy_from_slice(uniforms);
+        self.evaluate_uniforms()
+    }
+
     /// Evaluates the model (and the scenarios) at the current uniforms.
     #[inline]
     fn evaluate_uniforms(&mut self) -> Result<&[f64], DrawErrorKind> {

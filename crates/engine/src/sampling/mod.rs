@@ -14,6 +14,7 @@ mod lhs;
 mod normal;
 mod parallel;
 mod plan;
+mod saltelli;
 mod scope;
 mod sobol;
 mod stream;
@@ -30,6 +31,10 @@ pub use parallel::{ChunkPlan, PreparedRun, SamplerError, SamplerRun, Segment};
 pub use plan::{
     Change, ParamPlan, PlanEntry, RangeError, SamplingPlan, Scenario, ShareError, VariantError,
     check_support,
+};
+pub use saltelli::{
+    BaseDrawPlan, ModelSensitivity, SENSITIVITY_BATCHES, SensitivityError, VariateGroups,
+    run_design,
 };
 pub use scope::Scope;
 pub use stream::CHUNK_SIZE;

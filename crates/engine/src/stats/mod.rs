@@ -45,14 +45,22 @@ mod block;
 mod error;
 mod exact;
 mod exact_sum;
+mod given_data;
 mod moments;
 mod sketch;
+mod sobol_indices;
 mod summary;
 
 pub use aggregate::{Accumulator, SeriesGuess};
 pub use error::StatsError;
 pub use exact::ExactDraws;
+pub use given_data::{
+    FILTER_BINS, FIRST_ORDER_BINS, FilterResult, GivenDataSums, GivenFirstOrder, ks_p_value,
+};
 pub use sketch::{DEFAULT_RELATIVE_ACCURACY, QuantileSketch, SketchCounts};
+pub use sobol_indices::{
+    FirstOrderEstimator, GroupIndices, IndexBatch, IndexEstimate, IndexSums, jackknife_se,
+};
 pub use summary::{Interval, Summary, level_label, quantile_mcse};
 
 pub(crate) use moments::GROUP as MOMENTS_GROUP;
