@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod driver;
 pub mod output;
+pub mod report;
 
 pub use evcarbon_engine as engine;
 pub use evcarbon_model as model;

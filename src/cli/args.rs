@@ -26,6 +26,8 @@ pub(super) enum Command {
         config: Option<PathBuf>,
     },
     /// Write the built-in configs and their tables to a folder, to start from.
+    /// Draw a results folder as report.html and SVG figures (docs/report.md).
+    Report(ReportArgs),
     Init {
         /// Folder to write into (created if needed).
         #[arg(default_value = ".")]
@@ -89,4 +91,17 @@ pub(super) struct RunArgs {
     /// Largest memory --exact may use, e.g. 512M, 4G (binary units).
     #[arg(long, value_name = "SIZE", default_value = "4G", requires = "exact")]
     pub(super) max_memory: String,
+    /// Also write report.html and SVG figures to <output folder>/report/.
+    #[arg(long)]
+    pub(super) report: bool,
+}
+
+/// Arguments of `evcarbon report`.
+#[derive(Debug, clap::Args)]
+pub(super) struct ReportArgs {
+    /// Folder of a completed run (holding manifest.json).
+    pub(super) results_dir: PathBuf,
+    /// Folder for report.html and the figures (default: RESULTS_DIR/report/).
+    #[arg(long, value_name = "DIR")]
+    pub(super) out: Option<PathBuf>,
 }

@@ -5,6 +5,7 @@ use evcarbon_engine::sampling::SamplerError;
 use crate::config::ConfigError;
 use crate::driver::CheckpointError;
 use crate::output::OutputError;
+use crate::report::ReportError;
 
 /// Everything that can stop a command, each mapped to an exit status.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,9 @@ pub enum CliError {
     /// A checkpoint could not be used or written.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// Drawing the report failed.
+    #[error(transparent)]
+    Report(#[from] ReportError),
     /// Stopped by SIGINT/SIGTERM; the message says how to resume.
     #[error("{0}")]
     Interrupted(String),
@@ -43,6 +47,8 @@ impl CliError {
             CliError::Sampler(_) => 1,
             CliError::Output(e) if e.is_user_error() => 2,
             CliError::Output(_) => 1,
+            CliError::Report(e) if e.is_user_error() => 2,
+            CliError::Report(_) => 1,
         }
     }
 }

@@ -9,6 +9,7 @@ mod error;
 mod init_cmd;
 mod inputs;
 mod progress;
+mod report_cmd;
 mod run_cmd;
 mod validate_cmd;
 
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Run(args) => run_cmd::run(args),
         Command::Validate { config } => validate_cmd::run(config),
+        Command::Report(args) => report_cmd::run(&args.results_dir, args.out.as_deref()),
         Command::Init { dir, force } => init_cmd::run(&dir, force),
     }
 }

@@ -141,6 +141,9 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
             eprintln!("  {}", f.display());
         }
     }
+    if args.report {
+        super::report_cmd::run(&out_dir, None)?;
+    }
     // Results go to stdout (progress and file list to stderr), so
     // `evcarbon run > headlines.txt` keeps just the answer.
     let _ = std::io::stdout()
