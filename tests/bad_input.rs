@@ -682,3 +682,41 @@ fn a_draw_that_overflows_to_infinity_stops_the_run_with_status_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn finite_inputs_whose_outputs_overflow_stop_the_run_with_status_2() {
+    let dir = example_copy();
+    // 1e300 cars × 64·1e300 km overflow f64: found by hand while hardening; it
+    // used to panic in the statistics (debug) or write NaN-fed results (release).
+    edit(
+        dir.path(),
+        "example.toml",
+        "dist = \"normal\"\nmean = { column = \"bev_stock\" }\ncv = 0.10\nmin = 0.0",
+        "dist = \"fixed\"\nvalue = 1e300",
+    );
+    edit(
+        dir.path(),
+        "example.toml",
+        "shape = 64.0\nscale = { column = \"vkt_scale_km\" }",
+        "shape = 64.0\nscale = 1e300",
+    );
+    let out = evcarbon(
+        dir.path(),
+        &[
+            "run",
+            "example.toml",
+            "--draws",
+            "2000",
+            "--out",
+            "o",
+            "--quiet",
+        ],
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("not finite") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("o").join("manifest.json").exists());
+}

@@ -24,6 +24,18 @@ pub enum DrawErrorKind {
         /// What went wrong in the scenario.
         error: Box<DrawErrorKind>,
     },
+    /// An output of the draw is NaN or infinite (finite inputs whose products
+    /// overflow f64, say): the statistics would be meaningless.
+    #[error(
+        "output value {index} of the draw is {value} (not finite); the inputs are too large \
+         or too small for floating point: check the units and magnitudes of the parameters"
+    )]
+    NonFinite {
+        /// Position in the draw's output (see [`DrawSeries`]).
+        index: usize,
+        /// The value.
+        value: f64,
+    },
 }
 
 /// A failed draw, with its global index (0-based).
@@ -250,6 +262,14 @@ impl<'m> Evaluator<'m> {
             .map_err(|e| in_scenario(e.into()))?;
             own.copy_from_slice(&delta[headline_start..headline_start + n_headlines]);
             subtract_in_place(delta, base);
+        }
+        // No NaN or infinity may reach the statistics (or an output file).
+        if out.iter().fold(false, |bad, x| bad | !x.is_finite()) {
+            let index = out.iter().position(|x| !x.is_finite()).unwrap_or(0);
+            return Err(DrawErrorKind::NonFinite {
+                index,
+                value: out[index],
+            });
         }
         Ok(())
     }
