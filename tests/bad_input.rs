@@ -545,6 +545,55 @@ const CASES: &[Case] = &[
             "unknown key",
         ],
     },
+    Case {
+        name: "sensitivity group of an unknown parameter",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[sensitivity.groups]\ngrid = [\"loss\", \"gen_intensty\"]\n"
+        ),
+        expect: &[
+            "example.toml:",
+            "sensitivity.groups.grid",
+            "unknown parameter `gen_intensty`",
+            "gen_intensity",
+        ],
+    },
+    Case {
+        name: "parameter in two sensitivity groups",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[sensitivity.groups]\ngrid = [\"loss\"]\nlines = [\"loss\", \"link_intensity\"]\n"
+        ),
+        expect: &["sensitivity.groups.lines", "already in group `grid`"],
+    },
+    Case {
+        name: "empty sensitivity group",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(end_str!(), "\n[sensitivity.groups]\ngrid = []\n"),
+        expect: &["sensitivity.groups.grid", "at least one parameter"],
+    },
+    Case {
+        name: "sensitivity group named after another parameter",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(
+            end_str!(),
+            "\n[sensitivity.groups]\nloss = [\"gen_intensity\"]\n"
+        ),
+        expect: &["sensitivity.groups.loss", "name of the parameter `loss`"],
+    },
+    Case {
+        name: "unknown key in [sensitivity]",
+        file: "example.toml",
+        from: end_str!(),
+        to: concat!(end_str!(), "\n[sensitivity]\ngroup = 3\n"),
+        expect: &["example.toml:", "sensitivity.group", "groups"],
+    },
 ];
 
 #[test]

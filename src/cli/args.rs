@@ -25,9 +25,12 @@ pub(super) enum Command {
         /// Config file (default: the built-in default config).
         config: Option<PathBuf>,
     },
-    /// Write the built-in configs and their tables to a folder, to start from.
+    /// Sobol indices of every output per input group: which inputs the
+    /// uncertainty comes from (docs/sensitivity.md).
+    Sensitivity(SensitivityArgs),
     /// Draw a results folder as report.html and SVG figures (docs/report.md).
     Report(ReportArgs),
+    /// Write the built-in configs and their tables to a folder, to start from.
     Init {
         /// Folder to write into (created if needed).
         #[arg(default_value = ".")]
@@ -94,6 +97,48 @@ pub(super) struct RunArgs {
     /// Also write report.html and SVG figures to <output folder>/report/.
     #[arg(long)]
     pub(super) report: bool,
+    /// Also write drivers.parquet: first-order indices of the headline and
+    /// province metrics from the run's own draws, and what separates the draws
+    /// at or above each reported figure from those below (docs/sensitivity.md).
+    #[arg(long)]
+    pub(super) sensitivity: bool,
+}
+
+/// Arguments of `evcarbon sensitivity`.
+#[derive(Debug, clap::Args)]
+pub(super) struct SensitivityArgs {
+    /// Config file (default: the built-in default config).
+    pub(super) config: Option<PathBuf>,
+    /// Base draws N (at least 64; powers of two suit the Sobol design). The model
+    /// is evaluated N × (groups + 2) times.
+    #[arg(long, value_name = "N")]
+    pub(super) base_draws: u64,
+    /// How inputs are grouped: one group per parameter, per province (plus
+    /// `national` for variates all entities share), or the config's
+    /// [sensitivity.groups].
+    #[arg(long, value_parser = ["param", "province", "config"], default_value = "param")]
+    pub(super) groups: String,
+    /// First-order estimator (the total index is always Jansen's).
+    #[arg(long, value_parser = ["saltelli", "janon"], default_value = "saltelli")]
+    pub(super) estimator: String,
+    /// Base design: scrambled Sobol or plain Monte Carlo.
+    #[arg(long, value_parser = ["sobol", "mc"], default_value = "sobol")]
+    pub(super) sampler: String,
+    /// Seed (overrides run.seed).
+    #[arg(long, value_name = "S")]
+    pub(super) seed: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_name = "T")]
+    pub(super) threads: Option<usize>,
+    /// Output folder (default: results/<run.name>/, beside a run's files).
+    #[arg(long, value_name = "DIR")]
+    pub(super) out: Option<PathBuf>,
+    /// Replace the files of an earlier analysis in the output folder.
+    #[arg(long)]
+    pub(super) force: bool,
+    /// No progress output.
+    #[arg(long)]
+    pub(super) quiet: bool,
 }
 
 /// Arguments of `evcarbon report`.

@@ -1,9 +1,9 @@
 //! Everything that can stop a command, and its exit status.
 
-use evcarbon_engine::sampling::SamplerError;
+use evcarbon_engine::sampling::{SamplerError, SensitivityError};
 
 use crate::config::ConfigError;
-use crate::driver::CheckpointError;
+use crate::driver::{CheckpointError, SensitivityJobError};
 use crate::output::OutputError;
 use crate::report::ReportError;
 
@@ -25,6 +25,9 @@ pub enum CliError {
     /// A checkpoint could not be used or written.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// A Sobol analysis could not be set up or failed.
+    #[error(transparent)]
+    Sensitivity(#[from] SensitivityJobError),
     /// Drawing the report failed.
     #[error(transparent)]
     Report(#[from] ReportError),
@@ -47,6 +50,10 @@ impl CliError {
             CliError::Sampler(_) => 1,
             CliError::Output(e) if e.is_user_error() => 2,
             CliError::Output(_) => 1,
+            CliError::Sensitivity(SensitivityJobError::Design(SensitivityError::Threads {
+                ..
+            })) => 1,
+            CliError::Sensitivity(_) => 2,
             CliError::Report(e) if e.is_user_error() => 2,
             CliError::Report(_) => 1,
         }

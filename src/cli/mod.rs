@@ -1,4 +1,4 @@
-//! The command line: `run`, `validate` and `init`.
+//! The command line: `run`, `validate`, `sensitivity`, `report` and `init`.
 //!
 //! Exit status: 0 success, 2 bad input (config, data, arguments, unusable
 //! checkpoint), 130 interrupted by SIGINT/SIGTERM (a checkpoint was written), 1
@@ -11,6 +11,7 @@ mod inputs;
 mod progress;
 mod report_cmd;
 mod run_cmd;
+mod sensitivity_cmd;
 mod validate_cmd;
 
 use std::process::ExitCode;
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Run(args) => run_cmd::run(args),
         Command::Validate { config } => validate_cmd::run(config),
+        Command::Sensitivity(args) => sensitivity_cmd::run(args),
         Command::Report(args) => report_cmd::run(&args.results_dir, args.out.as_deref()),
         Command::Init { dir, force } => init_cmd::run(&dir, force),
     }

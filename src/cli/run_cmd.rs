@@ -16,14 +16,14 @@ use evcarbon_engine::stats::ExactDraws;
 
 use super::args::RunArgs;
 use super::error::CliError;
-use super::inputs::{load_config, parse_sampler};
+use super::inputs::{load_config, parse_sampler, resolve_threads};
 use super::progress::Reporter;
 use crate::config::Config;
 use crate::driver::{
-    CheckpointError, CheckpointPolicy, ConvergenceBlock, Run, RunError, RunIdentity, StopRule,
-    Until, load_checkpoint,
+    CheckpointError, CheckpointPolicy, ConvergenceBlock, GivenDataError, Run, RunError,
+    RunIdentity, StopRule, Until, given_data, load_checkpoint,
 };
-use crate::output::{self, CHECKPOINT_FILE, RunResults};
+use crate::output::{self, CHECKPOINT_FILE, DriverResults, RunResults};
 
 /// Set by SIGINT/SIGTERM: workers finish their chunks, a checkpoint is written.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -50,11 +50,7 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
         config.plan.n_variates(),
     )
     .map_err(|e| CliError::Usage(e.to_string()))?;
-    let threads = match args.threads {
-        Some(0) => return Err(CliError::Usage("--threads must be at least 1".into())),
-        Some(t) => t,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let threads = resolve_threads(args.threads)?;
     let rule = stop_rule(&args, &config)?;
     let exact = if args.exact {
         Some(exact_storage(&config, &args.max_memory)?)
@@ -104,7 +100,7 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
         on_block: Some(&on_block),
         on_checkpoint: Some(&on_checkpoint),
     };
-    let results = match run.execute() {
+    let mut results = match run.execute() {
         Ok(results) => results,
         Err(e) => {
             reporter.finish();
@@ -123,6 +119,9 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
         }
     };
     reporter.finish();
+    if args.sensitivity {
+        results.drivers = Some(drivers(&config, &results, threads, args.quiet)?);
+    }
     let files = output::write_results(&out_dir, &results)?;
     output::remove_checkpoint(&out_dir)?;
     if !args.quiet {
@@ -150,6 +149,28 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
         .lock()
         .write_all(headline_table(&results).as_bytes());
     Ok(())
+}
+
+/// Given-data sensitivity of the run's draws (`--sensitivity`): a second pass over
+/// them, with its own progress bar.
+fn drivers(
+    config: &Config,
+    results: &RunResults,
+    threads: usize,
+    quiet: bool,
+) -> Result<DriverResults, CliError> {
+    let draws = results.provenance.draws;
+    if !quiet {
+        eprintln!("--sensitivity: the {draws} draws again, with the scores of their input groups");
+    }
+    let reporter = Reporter::new(quiet, draws, 0);
+    let progress = |n| reporter.add(n);
+    let drivers = given_data(config, draws, threads, Some(&progress));
+    reporter.finish();
+    drivers.map_err(|e| match e {
+        GivenDataError::Groups(e) => CliError::Sensitivity(e.into()),
+        GivenDataError::Sampler(e) => CliError::Sampler(e),
+    })
 }
 
 /// The headline intervals as a plain-text table: median, each interval, and

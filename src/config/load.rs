@@ -14,7 +14,7 @@ use super::diagnostics::{Diagnostics, SourceText};
 use super::error::ConfigError;
 use super::settings::{Config, InputFile, RunSettings};
 use super::toml_read::{Section, number};
-use super::{correlations, params, scenarios};
+use super::{correlations, params, scenarios, sensitivity};
 
 /// Loads and validates a config file from disk; data paths are relative to it.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -81,6 +81,7 @@ pub fn load_from(
             "scenarios",
             "correlations",
             "headlines",
+            "sensitivity",
         ],
     );
     let run = read_run(&src, &mut diags, &root, &display);
@@ -89,6 +90,7 @@ pub fn load_from(
     let raw_params = params::read_raw(&src, &mut diags, &root);
     let raw_correlations = correlations::read(&src, &mut diags, &root);
     let reported = read_headlines(&src, &mut diags, &root);
+    let sensitivity_groups = sensitivity::read(&src, &mut diags, &root);
 
     // Keep checking what can be checked, so that every problem is reported at once.
     let (ice_basis, tiers) = accounting;
@@ -142,6 +144,7 @@ pub fn load_from(
         run,
         advanced_tiers: tiers.into_iter().map(|(t, _)| t).collect(),
         reported,
+        sensitivity_groups,
         model: Model::new(network, ice_basis),
         plan,
         scenarios,

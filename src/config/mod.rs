@@ -11,6 +11,7 @@ mod error;
 mod load;
 mod params;
 mod scenarios;
+mod sensitivity;
 mod settings;
 mod tables;
 mod toml_read;

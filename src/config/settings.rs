@@ -46,6 +46,9 @@ pub struct Config {
     /// The figures a study reported for some headline metrics
     /// (`[headlines.reported]`), in config order.
     pub reported: Vec<(Headline, f64)>,
+    /// Named groups of parameters for Sobol indices (`[sensitivity.groups]`), in
+    /// config order; each parameter is in one group at most.
+    pub sensitivity_groups: Vec<(String, Vec<Param>)>,
     /// The attribution model over the network.
     pub model: Model,
     /// Distributions, variate numbering and rank correlations (`[[correlations]]`).

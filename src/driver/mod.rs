@@ -7,7 +7,9 @@
 
 mod checkpoint;
 mod convergence;
+mod given_data;
 mod run;
+mod sensitivity;
 mod stop;
 mod tables;
 
@@ -17,6 +19,11 @@ pub use checkpoint::{
     write as write_checkpoint,
 };
 pub use convergence::{BoundConvergence, ConvergenceBlock, MetricConvergence};
+pub use given_data::{GivenDataError, given_data};
 pub use run::{CheckpointPolicy, Outcome, Run, RunError, sampler_run};
+pub use sensitivity::{
+    GroupBy, GroupError, MIN_BASE_DRAWS, NATIONAL_GROUP, SensitivityJob, SensitivityJobError,
+    check_sampler, group_variates, output_labels, variate_groups,
+};
 pub use stop::{DEFAULT_BLOCK_DRAWS, StopReason, StopRule, Until};
 pub use tables::{EXACT_QUANTILE_METHOD, QUANTILE_METHOD, results, thresholds};

@@ -114,6 +114,7 @@ pub fn results(
         convergence,
         scenario_deltas: scenario_deltas(config, &summary),
         scenario_headlines,
+        drivers: None,
     }
 }
 
@@ -197,12 +198,17 @@ fn scenario_deltas(config: &Config, summary: &dyn Fn(usize) -> Summary) -> Vec<S
     rows
 }
 
-fn provenance(config: &Config, acc: &Accumulator, exact: bool) -> Provenance {
-    let mut notes: Vec<String> = config
+/// One note per data table: its path and SHA-256.
+pub(super) fn data_table_notes(config: &Config) -> Vec<String> {
+    config
         .tables
         .iter()
         .map(|t| format!("data table {} sha256 {}", t.path, t.sha256))
-        .collect();
+        .collect()
+}
+
+fn provenance(config: &Config, acc: &Accumulator, exact: bool) -> Provenance {
+    let mut notes = data_table_notes(config);
     notes.push(format!(
         "{} independent uniform variates per draw; mcse assumes independent draws",
         config.plan.n_variates()

@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 use super::error::OutputError;
 use super::format::OutputFile;
 use super::names::{
-    CHECKPOINT_FILE, CONVERGENCE_FILE, MANIFEST_FILE, RUN_FILES, SCENARIO_FILE,
-    SCENARIO_HEADLINE_FILE,
+    CHECKPOINT_FILE, CONVERGENCE_FILE, DRIVERS_FILE, MANIFEST_FILE, RUN_FILES, SCENARIO_FILE,
+    SCENARIO_HEADLINE_FILE, SENSITIVITY_FILES, SENSITIVITY_MANIFEST_FILE,
 };
 use super::rows::RunResults;
+use super::sensitivity_rows::SensitivityResults;
 use super::{
-    city_parquet, convergence_parquet, headline_parquet, manifest, province_parquet,
-    scenario_parquet,
+    city_parquet, convergence_parquet, drivers_parquet, headline_parquet, manifest,
+    province_parquet, scenario_parquet, sensitivity_manifest, sensitivity_parquet,
 };
 
 /// Prepares the output folder before sampling.
@@ -25,6 +26,30 @@ use super::{
 /// that fails later cannot leave old results next to new ones; other files are
 /// never touched. Creates `dir` and its parents.
 pub fn prepare_output_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
+    prepare_dir(dir, &RUN_FILES, force, |found| {
+        if found == [CHECKPOINT_FILE] {
+            OutputError::Unfinished {
+                dir: dir.to_path_buf(),
+            }
+        } else {
+            OutputError::Exists {
+                dir: dir.to_path_buf(),
+                found,
+            }
+        }
+    })
+}
+
+/// Creates `dir`, or checks it for `files` (listed manifest last): when some are
+/// there and `force` is false, fails with `refusal(found)`; otherwise deletes them,
+/// manifest first (once it is gone the folder no longer claims a completed result),
+/// and any leftover temporary files.
+fn prepare_dir(
+    dir: &Path,
+    files: &[&str],
+    force: bool,
+    refusal: impl FnOnce(Vec<String>) -> OutputError,
+) -> Result<(), OutputError> {
     match fs::metadata(dir) {
         Ok(meta) if !meta.is_dir() => {
             return Err(OutputError::NotAFolder {
@@ -32,24 +57,15 @@ pub fn prepare_output_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
             });
         }
         Ok(_) => {
-            let found: Vec<String> = RUN_FILES
+            let found: Vec<String> = files
                 .iter()
                 .filter(|name| fs::symlink_metadata(dir.join(name)).is_ok())
                 .map(|name| name.to_string())
                 .collect();
             if !found.is_empty() && !force {
-                if found == [CHECKPOINT_FILE] {
-                    return Err(OutputError::Unfinished {
-                        dir: dir.to_path_buf(),
-                    });
-                }
-                return Err(OutputError::Exists {
-                    dir: dir.to_path_buf(),
-                    found,
-                });
+                return Err(refusal(found));
             }
-            // Manifest first: once it is gone the folder no longer claims a completed run.
-            for name in RUN_FILES.iter().rev() {
+            for name in files.iter().rev() {
                 remove_if_present(&dir.join(name))?;
             }
             remove_stale_partials(dir)?;
@@ -113,6 +129,11 @@ pub fn write_results(dir: &Path, results: &RunResults) -> Result<Vec<PathBuf>, O
     } else {
         remove_if_present(&dir.join(CONVERGENCE_FILE))?;
     }
+    if results.drivers.is_some() {
+        files.push(&drivers_parquet::DriversParquet);
+    } else {
+        remove_if_present(&dir.join(DRIVERS_FILE))?;
+    }
     files.push(&manifest::Manifest);
     // Render everything in memory first: validation happens before any disk write.
     let mut rendered = Vec::with_capacity(files.len());
@@ -127,6 +148,42 @@ pub fn write_results(dir: &Path, results: &RunResults) -> Result<Vec<PathBuf>, O
         written.push(write_atomically(dir, name, &bytes)?);
     }
     Ok(written)
+}
+
+/// Prepares the output folder of `evcarbon sensitivity`: like
+/// [`prepare_output_dir`], but only the sensitivity files count (a run's files in
+/// the same folder are left alone, so that the report shows both).
+pub fn prepare_sensitivity_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
+    prepare_dir(dir, &SENSITIVITY_FILES, force, |found| {
+        OutputError::Exists {
+            dir: dir.to_path_buf(),
+            found,
+        }
+    })
+}
+
+/// Writes the files of a Sobol analysis into `dir` (which must exist), its
+/// manifest last, and returns their paths. Everything is rendered (and checked)
+/// before any file is written.
+pub fn write_sensitivity(
+    dir: &Path,
+    results: &SensitivityResults,
+) -> Result<Vec<PathBuf>, OutputError> {
+    let files: [&dyn OutputFile<SensitivityResults>; 3] = [
+        &sensitivity_parquet::SensitivityParquet,
+        &sensitivity_parquet::SensitivityConvergenceParquet,
+        &sensitivity_manifest::SensitivityManifest,
+    ];
+    let mut rendered = Vec::with_capacity(files.len());
+    for file in files {
+        let path = dir.join(file.file_name());
+        rendered.push((file.file_name(), file.render(results, &path)?));
+    }
+    remove_if_present(&dir.join(SENSITIVITY_MANIFEST_FILE))?;
+    rendered
+        .into_iter()
+        .map(|(name, bytes)| write_atomically(dir, name, &bytes))
+        .collect()
 }
 
 /// Hidden temporary name of `name` while it is being written.
@@ -208,8 +265,7 @@ fn remove_stale_partials(dir: &Path) -> Result<(), OutputError> {
         let entry = entry.map_err(io_err)?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let ours = RUN_FILES
-            .iter()
+        let ours = (RUN_FILES.iter().chain(&SENSITIVITY_FILES))
             .any(|f| name.starts_with(&format!(".{f}.partial-")));
         if ours {
             remove_if_present(&entry.path())?;

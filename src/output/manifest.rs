@@ -7,11 +7,11 @@ use serde::Serialize;
 use super::error::OutputError;
 use super::format::OutputFile;
 use super::names::{
-    CITY_FILE, CONVERGENCE_FILE, HEADLINE_FILE, MANIFEST_FILE, PROVINCE_FILE, SCENARIO_FILE,
-    SCENARIO_HEADLINE_FILE,
+    CITY_FILE, CONVERGENCE_FILE, DRIVERS_FILE, HEADLINE_FILE, MANIFEST_FILE, PROVINCE_FILE,
+    SCENARIO_FILE, SCENARIO_HEADLINE_FILE,
 };
 use super::parquet_common::check_provenance;
-use super::rows::RunResults;
+use super::rows::{RunResults, Telemetry};
 
 /// Writer of `manifest.json`.
 pub(super) struct Manifest;
@@ -69,19 +69,7 @@ impl OutputFile for Manifest {
         let p = &results.provenance;
         let t = &results.telemetry;
         check_provenance(p, path)?;
-        for (column, value) in [
-            ("wall_seconds", t.wall_seconds),
-            ("draws_per_second", t.draws_per_second),
-        ] {
-            if !value.is_finite() {
-                return Err(OutputError::NonFinite {
-                    path: path.to_path_buf(),
-                    row: "telemetry".to_string(),
-                    column: column.to_string(),
-                    value,
-                });
-            }
-        }
+        check_telemetry(t, path)?;
         let manifest = ManifestJson {
             tool: "evcarbon",
             tool_version: &p.tool_version,
@@ -122,6 +110,9 @@ impl OutputFile for Manifest {
                 if !results.convergence.is_empty() {
                     files.push(CONVERGENCE_FILE);
                 }
+                if results.drivers.is_some() {
+                    files.push(DRIVERS_FILE);
+                }
                 files
             },
             headlines_excluded: results
@@ -131,12 +122,34 @@ impl OutputFile for Manifest {
                 .collect(),
             notes: &p.notes,
         };
-        let mut bytes =
-            serde_json::to_vec_pretty(&manifest).map_err(|source| OutputError::Json {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        bytes.push(b'\n');
-        Ok(bytes)
+        to_json_bytes(&manifest, path)
     }
+}
+
+/// Fails on a non-finite timing (which JSON cannot hold).
+pub(super) fn check_telemetry(t: &Telemetry, path: &Path) -> Result<(), OutputError> {
+    for (column, value) in [
+        ("wall_seconds", t.wall_seconds),
+        ("draws_per_second", t.draws_per_second),
+    ] {
+        if !value.is_finite() {
+            return Err(OutputError::NonFinite {
+                path: path.to_path_buf(),
+                row: "telemetry".to_string(),
+                column: column.to_string(),
+                value,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Pretty JSON with a final newline.
+pub(super) fn to_json_bytes(value: &impl Serialize, path: &Path) -> Result<Vec<u8>, OutputError> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| OutputError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }

@@ -10,6 +10,10 @@
 //! - `scenario_headlines.parquet` (with it): each scenario's own headline intervals
 //!   and P(≥ reported);
 //! - `convergence.parquet` (runs with `--until` only): headline metrics after each block;
+//! - `drivers.parquet` (`run --sensitivity` only): given-data first-order indices
+//!   and Monte Carlo filtering at the reported figures;
+//! - `sensitivity.parquet`, `sensitivity_convergence.parquet` and
+//!   `sensitivity.json` (`evcarbon sensitivity`): Sobol indices, beside a run's files;
 //! - `manifest.json`: provenance, telemetry, why the run stopped and the list of files;
 //! - `checkpoint.json` (unfinished runs only): the state to `--resume` from; deleted
 //!   when the run completes.
@@ -27,6 +31,8 @@
 
 mod city_parquet;
 mod convergence_parquet;
+mod drivers_parquet;
+mod drivers_rows;
 mod error;
 mod folder;
 mod format;
@@ -37,20 +43,26 @@ mod parquet_common;
 mod province_parquet;
 mod rows;
 mod scenario_parquet;
+mod sensitivity_manifest;
+mod sensitivity_parquet;
+mod sensitivity_rows;
 
+pub use drivers_rows::{DriverResults, FilterRow, GivenDataRow, GroupInfo, OutputLabel};
 pub use error::OutputError;
 pub use folder::{
-    prepare_output_dir, prepare_resume_dir, remove_checkpoint, write_file_atomically_with,
-    write_results,
+    prepare_output_dir, prepare_resume_dir, prepare_sensitivity_dir, remove_checkpoint,
+    write_file_atomically_with, write_results, write_sensitivity,
 };
 pub use names::{
-    CHECKPOINT_FILE, CITY_FILE, CONVERGENCE_FILE, HEADLINE_FILE, MANIFEST_FILE, PROVINCE_FILE,
-    SCENARIO_FILE, SCENARIO_HEADLINE_FILE,
+    CHECKPOINT_FILE, CITY_FILE, CONVERGENCE_FILE, DRIVERS_FILE, HEADLINE_FILE, MANIFEST_FILE,
+    PROVINCE_FILE, SCENARIO_FILE, SCENARIO_HEADLINE_FILE, SENSITIVITY_CONVERGENCE_FILE,
+    SENSITIVITY_FILE, SENSITIVITY_MANIFEST_FILE,
 };
 pub use rows::{
     CityRow, ConvergenceRow, HeadlineRow, Provenance, ProvinceRow, RunInfo, RunResults,
     ScenarioDeltaRow, ScenarioHeadlineRow, Telemetry, UntilSettings,
 };
+pub use sensitivity_rows::{IndexRow, SensitivityResults, SensitivitySettings};
 
 #[cfg(test)]
 mod tests;

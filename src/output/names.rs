@@ -20,14 +20,33 @@ pub const SCENARIO_FILE: &str = "scenario_deltas.parquet";
 /// Name of the table of each scenario's own headlines (written with the deltas).
 pub const SCENARIO_HEADLINE_FILE: &str = "scenario_headlines.parquet";
 
+/// Name of the given-data drivers table (`run --sensitivity`).
+pub const DRIVERS_FILE: &str = "drivers.parquet";
+
+/// Name of the Sobol index table (`evcarbon sensitivity`).
+pub const SENSITIVITY_FILE: &str = "sensitivity.parquet";
+/// Name of the Sobol indices at each power of two of base draws.
+pub const SENSITIVITY_CONVERGENCE_FILE: &str = "sensitivity_convergence.parquet";
+/// Name of the manifest of a Sobol analysis; written last.
+pub const SENSITIVITY_MANIFEST_FILE: &str = "sensitivity.json";
+
+/// Every file `evcarbon sensitivity` writes (manifest last). They live beside a
+/// run's files, which they leave alone.
+pub(super) const SENSITIVITY_FILES: [&str; 3] = [
+    SENSITIVITY_FILE,
+    SENSITIVITY_CONVERGENCE_FILE,
+    SENSITIVITY_MANIFEST_FILE,
+];
+
 /// Every file a run may leave in its output folder (manifest last).
-pub(super) const RUN_FILES: [&str; 8] = [
+pub(super) const RUN_FILES: [&str; 9] = [
     CITY_FILE,
     PROVINCE_FILE,
     HEADLINE_FILE,
     SCENARIO_FILE,
     SCENARIO_HEADLINE_FILE,
     CONVERGENCE_FILE,
+    DRIVERS_FILE,
     CHECKPOINT_FILE,
     MANIFEST_FILE,
 ];

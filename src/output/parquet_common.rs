@@ -63,6 +63,16 @@ impl<'a> TableBuilder<'a> {
         self.push(Field::new(name, DataType::UInt64, false), Arc::new(array));
     }
 
+    /// Adds a nullable UInt64 column.
+    pub(super) fn nullable_uint64(
+        &mut self,
+        name: &str,
+        values: impl IntoIterator<Item = Option<u64>>,
+    ) {
+        let array: UInt64Array = values.into_iter().collect();
+        self.push(Field::new(name, DataType::UInt64, true), Arc::new(array));
+    }
+
     /// Adds a non-null Float64 column; fails on NaN or infinity.
     pub(super) fn float64(
         &mut self,

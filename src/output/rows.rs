@@ -156,6 +156,8 @@ pub struct RunResults {
     pub scenario_deltas: Vec<ScenarioDeltaRow>,
     /// Each scenario's own headline rows (empty without scenarios).
     pub scenario_headlines: Vec<ScenarioHeadlineRow>,
+    /// What drives each output (`run --sensitivity`; `drivers.parquet`).
+    pub drivers: Option<super::drivers_rows::DriverResults>,
 }
 
 /// One row of `scenario_deltas.parquet`: the distribution of scenario − baseline

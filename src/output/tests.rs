@@ -133,6 +133,7 @@ fn sample_results(threads: usize) -> RunResults {
         )],
         scenario_deltas: Vec::new(),
         scenario_headlines: Vec::new(),
+        drivers: None,
     }
 }
 

@@ -323,6 +323,13 @@ impl Copula {
         self.blocks.len()
     }
 
+    /// The variates of each block, block after block.
+    pub fn block_variates(&self) -> impl Iterator<Item = &[u32]> + '_ {
+        self.blocks
+            .iter()
+            .map(|&(first, size, _)| &self.vars[first as usize..(first + size) as usize])
+    }
+
     /// Correlates one draw's uniforms in place. Allocates nothing.
     #[inline]
     pub fn apply(&self, u: &mut [f64]) {

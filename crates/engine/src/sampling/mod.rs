@@ -10,6 +10,7 @@ mod design;
 mod dist;
 mod elementary;
 mod evaluator;
+mod given_pass;
 mod lhs;
 mod normal;
 mod parallel;
@@ -26,6 +27,7 @@ pub use dist::{Dist, DistError, DistSpec, Support};
 pub use evaluator::{
     DRAWS_PER_GROUP, DrawError, DrawErrorKind, DrawSeries, Evaluator, evaluate_model,
 };
+pub use given_pass::GivenDataPass;
 pub use normal::std_normal_quantiles;
 pub use parallel::{ChunkPlan, PreparedRun, SamplerError, SamplerRun, Segment};
 pub use plan::{

@@ -137,13 +137,7 @@ impl SamplerRun<'_> {
             guess.observe(values);
         }
         let template = Accumulator::guided(shifts, self.thresholds.clone(), &guess);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads)
-            .build()
-            .map_err(|e| SamplerError::Threads {
-                threads: self.threads,
-                reason: e.to_string(),
-            })?;
+        let pool = worker_pool(self.threads)?;
         Ok(PreparedRun {
             run: self,
             design,
@@ -152,6 +146,17 @@ impl SamplerRun<'_> {
             spares: Mutex::new(Vec::new()),
         })
     }
+}
+
+/// A pool of `threads` workers.
+pub(super) fn worker_pool(threads: usize) -> Result<rayon::ThreadPool, SamplerError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| SamplerError::Threads {
+            threads,
+            reason: e.to_string(),
+        })
 }
 
 /// A run ready to sample: design, thread pool and an empty accumulator with the

@@ -661,6 +661,12 @@ impl SamplingPlan {
         self.copula.n_blocks()
     }
 
+    /// The variates of each block of rank-correlated variates (empty without
+    /// `[[correlations]]`).
+    pub fn correlated_variates(&self) -> Vec<Vec<u32>> {
+        self.copula.block_variates().map(<[u32]>::to_vec).collect()
+    }
+
     /// Imposes the rank correlations on one draw's uniforms, in place (a no-op without
     /// `[[correlations]]`). Call it after the design fills the uniforms and before
     /// [`Self::apply`].

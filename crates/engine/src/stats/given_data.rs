@@ -197,6 +197,12 @@ impl GivenDataSums {
         }
     }
 
+    /// Draws added and the mean of output `o` over them (NaN before any draw).
+    pub fn mean(&self, o: usize) -> (u64, f64) {
+        let (n, sum, _) = self.totals[o];
+        (n, self.shift[o] + sum / n as f64)
+    }
+
     /// Number of filters.
     pub fn filters(&self) -> usize {
         self.filters.len()
