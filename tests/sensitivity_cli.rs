@@ -6,7 +6,7 @@ mod common;
 use arrow_array::{Array, UInt64Array};
 use common::*;
 use evcarbon::driver::{GroupBy, Run, given_data, group_variates, output_labels};
-use evcarbon::engine::sampling::{ChunkPlan, GivenDataPass};
+use evcarbon::engine::sampling::{ChunkPlan, GivenDataPass, SamplerKind};
 use std::path::Path;
 
 fn sensitivity(dir: &Path, args: &[&str]) -> (String, String) {
@@ -291,45 +291,49 @@ fn run_sensitivity_writes_drivers_identical_for_any_thread_count() {
 fn the_given_data_pass_sees_the_runs_draws() {
     let dir = example_copy();
     let mut config = evcarbon::config::load(&dir.path().join("example.toml")).unwrap();
-    config.run.draws = 5000;
-    let results = Run::of_draws(&config, 2).execute().unwrap();
-    let (groups, _) = group_variates(&config, GroupBy::Param).unwrap();
-    let labels = output_labels(&config);
-    let layout = config.model.layout();
-    let headlines: Vec<usize> = (0..layout.headlines().len())
-        .map(|k| layout.headline(k))
-        .collect();
-    let sums = GivenDataPass {
-        model: &config.model,
-        plan: &config.plan,
-        seed: config.run.seed,
-        sampler: config.run.sampler,
-        chunks: ChunkPlan { draws: 5000 },
-        groups: &groups,
-        outputs: &headlines,
-        filters: &[],
-        threads: 2,
-        progress: None,
-    }
-    .run()
-    .unwrap();
-    for (i, &o) in headlines.iter().enumerate() {
-        let row = (results.headlines.iter())
-            .find(|h| h.metric == labels[o].metric)
-            .unwrap();
-        let (n, mean) = sums.mean(i);
-        assert_eq!(n, 5000);
-        let tolerance = 1e-12 * (1.0 + row.summary.mean.abs());
-        assert!(
-            (mean - row.summary.mean).abs() <= tolerance,
-            "{}: {mean} vs the run's {}",
-            labels[o].metric,
-            row.summary.mean
-        );
+    // Three chunks, the last one short.
+    config.run.draws = 2500;
+    for sampler in [SamplerKind::Mc, SamplerKind::Lhs, SamplerKind::Sobol] {
+        config.run.sampler = sampler;
+        let results = Run::of_draws(&config, 2).execute().unwrap();
+        let (groups, _) = group_variates(&config, GroupBy::Param).unwrap();
+        let labels = output_labels(&config);
+        let layout = config.model.layout();
+        let headlines: Vec<usize> = (0..layout.headlines().len())
+            .map(|k| layout.headline(k))
+            .collect();
+        let sums = GivenDataPass {
+            model: &config.model,
+            plan: &config.plan,
+            seed: config.run.seed,
+            sampler,
+            chunks: ChunkPlan { draws: 2500 },
+            groups: &groups,
+            outputs: &headlines,
+            filters: &[],
+            threads: 2,
+            progress: None,
+        }
+        .run()
+        .unwrap();
+        for (i, &o) in headlines.iter().enumerate() {
+            let row = (results.headlines.iter())
+                .find(|h| h.metric == labels[o].metric)
+                .unwrap();
+            let (n, mean) = sums.mean(i);
+            assert_eq!(n, 2500);
+            let tolerance = 1e-12 * (1.0 + row.summary.mean.abs());
+            assert!(
+                (mean - row.summary.mean).abs() <= tolerance,
+                "{sampler:?} {}: {mean} vs the run's {}",
+                labels[o].metric,
+                row.summary.mean
+            );
+        }
     }
     // And the public entry point does not depend on the threads.
     assert_eq!(
-        given_data(&config, 5000, 1, None).unwrap(),
-        given_data(&config, 5000, 3, None).unwrap()
+        given_data(&config, 2500, 1, None).unwrap(),
+        given_data(&config, 2500, 3, None).unwrap()
     );
 }

@@ -9,8 +9,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::error::ReportError;
 
-/// Name of the sensitivity table (`evcarbon sensitivity`, `run --sensitivity`).
-pub const SENSITIVITY_FILE: &str = "sensitivity.parquet";
+/// Name of the sensitivity table (`evcarbon sensitivity`).
+pub use crate::output::SENSITIVITY_FILE;
 
 /// The median and central intervals of one row of an interval table.
 #[derive(Debug, Clone, PartialEq)]
