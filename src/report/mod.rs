@@ -8,6 +8,7 @@
 
 mod burden;
 mod caterpillar;
+mod convergence;
 mod error;
 mod figure;
 mod forest;

@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow_array::{Array, Float64Array, RecordBatch, StringArray};
+use arrow_array::{Array, BooleanArray, Float64Array, RecordBatch, StringArray, UInt64Array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::error::ReportError;
+use crate::output::ConvergenceRow;
 
 /// Name of the sensitivity table (`evcarbon sensitivity`).
 pub use crate::output::SENSITIVITY_FILE;
@@ -161,6 +162,16 @@ impl Columns<'_> {
         self.get::<Float64Array, _>(name, "Float64", |a, i| a.value(i))
     }
 
+    fn required_uints(&self, name: &str) -> Result<Vec<u64>, ReportError> {
+        let values = self.get::<UInt64Array, _>(name, "UInt64", |a, i| a.value(i))?;
+        self.required(name, values)
+    }
+
+    fn required_bools(&self, name: &str) -> Result<Vec<bool>, ReportError> {
+        let values = self.get::<BooleanArray, _>(name, "Boolean", |a, i| a.value(i))?;
+        self.required(name, values)
+    }
+
     fn required_floats(&self, name: &str) -> Result<Vec<f64>, ReportError> {
         self.required(name, self.floats(name)?)
     }
@@ -291,6 +302,42 @@ pub(super) fn sensitivity(path: &Path) -> Result<Option<Vec<SensitivityRow>>, Re
                 group: group[i].clone(),
                 s1: (s1[i], s1_lo[i], s1_hi[i]),
                 st: (st[i], st_lo[i], st_hi[i]),
+            })
+            .collect(),
+    ))
+}
+
+/// The rows of `convergence.parquet`, or `None` when it does not exist (a run
+/// without `--until`).
+pub(super) fn convergence(path: &Path) -> Result<Option<Vec<ConvergenceRow>>, ReportError> {
+    let Some(batches) = table(path)? else {
+        return Ok(None);
+    };
+    let c = Columns {
+        path,
+        batches: &batches,
+    };
+    let block = c.required_uints("block")?;
+    let draws = c.required_uints("draws")?;
+    let metric = c.required_strings("metric")?;
+    let unit = c.required_strings("unit")?;
+    let statistic = c.required_strings("statistic")?;
+    let value = c.required_floats("value")?;
+    let mcse = c.floats("mcse")?;
+    let tolerance = c.floats("tolerance")?;
+    let met = c.required_bools("precision_met")?;
+    Ok(Some(
+        (0..draws.len())
+            .map(|i| ConvergenceRow {
+                block: block[i],
+                draws: draws[i],
+                metric: metric[i].clone(),
+                unit: unit[i].clone(),
+                statistic: statistic[i].clone(),
+                value: value[i],
+                mcse: mcse[i],
+                tolerance: tolerance[i],
+                precision_met: met[i],
             })
             .collect(),
     ))

@@ -6,7 +6,14 @@ use super::forest::{Entry, Forest, Mark, stacked};
 use super::read::SensitivityRow;
 use super::svg::colour;
 
-/// One panel per headline metric, one row per group (S1 above ST).
+/// Groups whose S1 and ST are both below this are left out of the panels.
+const NEGLIGIBLE_INDEX: f64 = 0.005;
+
+fn negligible(r: &SensitivityRow) -> bool {
+    r.s1.0.abs() < NEGLIGIBLE_INDEX && r.st.0 < NEGLIGIBLE_INDEX
+}
+
+/// One panel per headline metric, one row per group that matters (S1 above ST).
 pub(super) fn sensitivity(rows: &[SensitivityRow]) -> Option<Figure> {
     let mut metrics: Vec<&str> = Vec::new();
     for r in rows {
@@ -17,8 +24,9 @@ pub(super) fn sensitivity(rows: &[SensitivityRow]) -> Option<Figure> {
     let panels: Vec<Forest> = metrics
         .iter()
         .map(|&metric| {
-            let mut group: Vec<&SensitivityRow> =
-                rows.iter().filter(|r| r.metric == metric).collect();
+            let mut group: Vec<&SensitivityRow> = (rows.iter())
+                .filter(|r| r.metric == metric && !negligible(r))
+                .collect();
             group.sort_by(|a, b| b.st.0.total_cmp(&a.st.0));
             let mark = |(mid, lo, hi): (f64, f64, f64), c| Mark {
                 mid,
@@ -52,7 +60,7 @@ pub(super) fn sensitivity(rows: &[SensitivityRow]) -> Option<Figure> {
     Some(Figure {
         file: "sensitivity.svg".into(),
         title: "Sensitivity indices of the headline metrics".into(),
-        caption: "For each headline metric and input group: the first-order index S1 (blue) and the total index ST (vermillion), each with its 95 % interval, sorted by ST.".into(),
+        caption: "For each headline metric and input group: the first-order index S1 (blue) and the total index ST (vermillion), each with its 95 % interval, sorted by ST. Groups with both indices below 0.005 are left out (sensitivity.parquet has them all).".into(),
         svg: stacked("Sensitivity indices", &panels),
     })
 }

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use super::error::ReportError;
 use super::figure::Figure;
 use super::read::{self, SENSITIVITY_FILE};
-use super::{burden, caterpillar, headlines, html, scenarios, sensitivity};
+use super::{burden, caterpillar, convergence, headlines, html, scenarios, sensitivity};
 use crate::output::{
-    CITY_FILE, HEADLINE_FILE, MANIFEST_FILE, PROVINCE_FILE, SCENARIO_FILE, SCENARIO_HEADLINE_FILE,
-    write_file_atomically_with,
+    CITY_FILE, CONVERGENCE_FILE, HEADLINE_FILE, MANIFEST_FILE, PROVINCE_FILE, SCENARIO_FILE,
+    SCENARIO_HEADLINE_FILE, write_file_atomically_with,
 };
 
 /// Folder of the report inside a results folder.
@@ -37,6 +37,7 @@ pub fn write_report(
     let deltas = read::intervals(&results_dir.join(SCENARIO_FILE))?;
     let own = read::intervals(&results_dir.join(SCENARIO_HEADLINE_FILE))?;
     let sens = read::sensitivity(&results_dir.join(SENSITIVITY_FILE))?;
+    let conv = read::convergence(&results_dir.join(CONVERGENCE_FILE))?;
 
     let mut figures: Vec<Figure> = Vec::new();
     let mut missing = Vec::new();
@@ -74,6 +75,13 @@ pub fn write_report(
         _ => add(
             None,
             &format!("scenario figures: no {SCENARIO_FILE} (the config has no [scenarios])"),
+        ),
+    }
+    match &conv {
+        Some(rows) => add(convergence::convergence(rows), "convergence: no rows"),
+        None => add(
+            None,
+            &format!("convergence: no {CONVERGENCE_FILE} (a run without --until)"),
         ),
     }
     match &sens {
