@@ -136,6 +136,7 @@ fn parquet_files_are_identical_for_any_thread_count() {
         "city_intervals.parquet",
         "province_intervals.parquet",
         "headline_intervals.parquet",
+        "headline_quantiles.parquet",
     ] {
         let one = std::fs::read(dir.path().join("t1").join(f)).unwrap();
         for other in ["t2", "t3"] {
@@ -227,6 +228,18 @@ fn golden_digest_of_every_output_value() {
             }
         }
     }
+    // The quantile grid of the headlines (headline_quantiles.parquet).
+    let grid = read_parquet(&dir.path().join("d/headline_quantiles.parquet"));
+    let mut quantiles = Digest::default();
+    for v in f64_col(&grid, "value").values() {
+        quantiles.add(v.to_bits());
+    }
+    assert_eq!(quantiles.values, 101 * Headline::ALL.len());
+    assert_eq!(
+        quantiles.hash, GOLDEN_DIGEST_QUANTILES,
+        "headline quantiles changed; the digest of the {} values is now {:#018x}",
+        quantiles.values, quantiles.hash
+    );
     assert!(digest.values > 1000, "{} values", digest.values);
     assert_eq!(
         digest.hash, GOLDEN_DIGEST,
@@ -270,6 +283,9 @@ impl Digest {
 /// last bits and one headline mean by 1 ulp. (Before: `0x58d8_f4ef_e55b_4f0a`,
 /// set when `exp` and `ln` of the normal quantiles became the crate's own.)
 const GOLDEN_DIGEST: u64 = 0x81b4_4ee5_b073_0eba;
+
+/// The digest of `headline_quantiles.parquet`'s values, set when the file was added.
+const GOLDEN_DIGEST_QUANTILES: u64 = 0x87e0_46d4_6bc4_c322;
 
 /// The digest of the values of [`ADDED_METRICS`]' rows, set when they were added.
 const GOLDEN_DIGEST_ADDED: u64 = 0xc795_449a_18f8_688f;

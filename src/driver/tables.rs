@@ -2,13 +2,13 @@
 //! metric), headline and scenario delta, with the run's provenance.
 
 use evcarbon_engine::sampling::{CHUNK_SIZE, DrawSeries};
-use evcarbon_engine::stats::{Accumulator, DEFAULT_RELATIVE_ACCURACY, Summary};
+use evcarbon_engine::stats::{Accumulator, DEFAULT_RELATIVE_ACCURACY, QuantileSketch, Summary};
 use evcarbon_model::{City, CityMetric, Headline, ProvinceMetric};
 
 use crate::config::Config;
 use crate::output::{
-    CityRow, ConvergenceRow, HeadlineRow, Provenance, ProvinceRow, RunInfo, RunResults,
-    ScenarioDeltaRow, ScenarioHeadlineRow, Telemetry,
+    CityRow, ConvergenceRow, HeadlineQuantileRow, HeadlineRow, Provenance, ProvinceRow, RunInfo,
+    RunResults, ScenarioDeltaRow, ScenarioHeadlineRow, Telemetry,
 };
 
 /// How the quantiles are defined and estimated, for the manifest.
@@ -82,6 +82,9 @@ pub fn results(
     let headlines = (layout.headlines().iter().enumerate())
         .map(|(k, &h)| headline_row(h, layout.headline(k)))
         .collect();
+    let headline_quantiles = (layout.headlines().iter().enumerate())
+        .flat_map(|(k, &h)| headline_quantiles(h, acc.sketch(layout.headline(k))))
+        .collect();
     let series = DrawSeries::new(&config.model, config.scenarios.len());
     let mut scenario_headlines = Vec::new();
     for (s, scenario) in config.scenarios.iter().enumerate() {
@@ -109,6 +112,7 @@ pub fn results(
         cities,
         provinces,
         headlines,
+        headline_quantiles,
         excluded_headlines,
         run_info,
         convergence,
@@ -116,6 +120,31 @@ pub fn results(
         scenario_headlines,
         drivers: None,
     }
+}
+
+/// Steps of the probability grid of `headline_quantiles.parquet`.
+pub const QUANTILE_GRID_STEPS: u32 = 100;
+
+/// A headline's quantiles at 0, 1/100, …, 1 from its sketch: the exact smallest
+/// and largest draws at the ends, the sketch's inverted-CDF quantile between.
+fn headline_quantiles(h: Headline, sketch: &QuantileSketch) -> Vec<HeadlineQuantileRow> {
+    let counts = sketch.counts();
+    (0..=QUANTILE_GRID_STEPS)
+        .map(|k| {
+            let probability = f64::from(k) / f64::from(QUANTILE_GRID_STEPS);
+            let value = match k {
+                0 => sketch.min(),
+                QUANTILE_GRID_STEPS => sketch.max(),
+                _ => counts.quantile(probability),
+            };
+            HeadlineQuantileRow {
+                metric: h.name(),
+                unit: h.unit(),
+                probability,
+                value,
+            }
+        })
+        .collect()
 }
 
 /// The `(series, threshold)` pairs counted for `p_ge_reported`: every headline

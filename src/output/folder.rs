@@ -13,8 +13,9 @@ use super::names::{
 use super::rows::RunResults;
 use super::sensitivity_rows::SensitivityResults;
 use super::{
-    city_parquet, convergence_parquet, drivers_parquet, headline_parquet, manifest,
-    province_parquet, scenario_parquet, sensitivity_manifest, sensitivity_parquet,
+    city_parquet, convergence_parquet, drivers_parquet, headline_parquet,
+    headline_quantiles_parquet, manifest, province_parquet, scenario_parquet, sensitivity_manifest,
+    sensitivity_parquet,
 };
 
 /// Prepares the output folder before sampling.
@@ -116,6 +117,7 @@ pub fn write_results(dir: &Path, results: &RunResults) -> Result<Vec<PathBuf>, O
         &city_parquet::CityParquet,
         &province_parquet::ProvinceParquet,
         &headline_parquet::HeadlineParquet,
+        &headline_quantiles_parquet::HeadlineQuantilesParquet,
     ];
     if !results.scenario_deltas.is_empty() {
         files.push(&scenario_parquet::ScenarioParquet);

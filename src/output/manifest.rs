@@ -7,8 +7,8 @@ use serde::Serialize;
 use super::error::OutputError;
 use super::format::OutputFile;
 use super::names::{
-    CITY_FILE, CONVERGENCE_FILE, DRIVERS_FILE, HEADLINE_FILE, MANIFEST_FILE, PROVINCE_FILE,
-    SCENARIO_FILE, SCENARIO_HEADLINE_FILE,
+    CITY_FILE, CONVERGENCE_FILE, DRIVERS_FILE, HEADLINE_FILE, HEADLINE_QUANTILES_FILE,
+    MANIFEST_FILE, PROVINCE_FILE, SCENARIO_FILE, SCENARIO_HEADLINE_FILE,
 };
 use super::parquet_common::check_provenance;
 use super::rows::{RunResults, Telemetry};
@@ -102,7 +102,7 @@ impl OutputFile for Manifest {
             },
             resumed_from_draws: results.run_info.resumed_from_draws,
             files: {
-                let mut files = vec![CITY_FILE, PROVINCE_FILE, HEADLINE_FILE];
+                let mut files = vec![CITY_FILE, PROVINCE_FILE, HEADLINE_FILE, HEADLINE_QUANTILES_FILE];
                 if !results.scenario_deltas.is_empty() {
                     files.push(SCENARIO_FILE);
                     files.push(SCENARIO_HEADLINE_FILE);

@@ -37,6 +37,7 @@ mod error;
 mod folder;
 mod format;
 mod headline_parquet;
+mod headline_quantiles_parquet;
 mod manifest;
 mod names;
 mod parquet_common;
@@ -54,13 +55,13 @@ pub use folder::{
     write_file_atomically_with, write_results, write_sensitivity,
 };
 pub use names::{
-    CHECKPOINT_FILE, CITY_FILE, CONVERGENCE_FILE, DRIVERS_FILE, HEADLINE_FILE, MANIFEST_FILE,
-    PROVINCE_FILE, SCENARIO_FILE, SCENARIO_HEADLINE_FILE, SENSITIVITY_CONVERGENCE_FILE,
-    SENSITIVITY_FILE, SENSITIVITY_MANIFEST_FILE,
+    CHECKPOINT_FILE, CITY_FILE, CONVERGENCE_FILE, DRIVERS_FILE, HEADLINE_FILE,
+    HEADLINE_QUANTILES_FILE, MANIFEST_FILE, PROVINCE_FILE, SCENARIO_FILE, SCENARIO_HEADLINE_FILE,
+    SENSITIVITY_CONVERGENCE_FILE, SENSITIVITY_FILE, SENSITIVITY_MANIFEST_FILE,
 };
 pub use rows::{
-    CityRow, ConvergenceRow, HeadlineRow, Provenance, ProvinceRow, RunInfo, RunResults,
-    ScenarioDeltaRow, ScenarioHeadlineRow, Telemetry, UntilSettings,
+    CityRow, ConvergenceRow, HeadlineQuantileRow, HeadlineRow, Provenance, ProvinceRow, RunInfo,
+    RunResults, ScenarioDeltaRow, ScenarioHeadlineRow, Telemetry, UntilSettings,
 };
 pub use sensitivity_rows::{IndexRow, SensitivityResults, SensitivitySettings};
 

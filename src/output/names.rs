@@ -6,6 +6,8 @@ pub const CITY_FILE: &str = "city_intervals.parquet";
 pub const PROVINCE_FILE: &str = "province_intervals.parquet";
 /// Name of the headline interval table.
 pub const HEADLINE_FILE: &str = "headline_intervals.parquet";
+/// Name of the table of each headline's quantiles at every hundredth.
+pub const HEADLINE_QUANTILES_FILE: &str = "headline_quantiles.parquet";
 /// Name of the manifest; written last, its presence marks a completed run.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
@@ -39,10 +41,11 @@ pub(super) const SENSITIVITY_FILES: [&str; 3] = [
 ];
 
 /// Every file a run may leave in its output folder (manifest last).
-pub(super) const RUN_FILES: [&str; 9] = [
+pub(super) const RUN_FILES: [&str; 10] = [
     CITY_FILE,
     PROVINCE_FILE,
     HEADLINE_FILE,
+    HEADLINE_QUANTILES_FILE,
     SCENARIO_FILE,
     SCENARIO_HEADLINE_FILE,
     CONVERGENCE_FILE,

@@ -145,6 +145,8 @@ pub struct RunResults {
     pub provinces: Vec<ProvinceRow>,
     /// Headline rows, in output order.
     pub headlines: Vec<HeadlineRow>,
+    /// Each headline's quantiles at 0, 0.01, …, 1 (`headline_quantiles.parquet`).
+    pub headline_quantiles: Vec<HeadlineQuantileRow>,
     /// Headline metrics left out, as (metric, reason).
     pub excluded_headlines: Vec<(String, String)>,
     /// Why and how the run stopped (manifest only).
@@ -158,6 +160,20 @@ pub struct RunResults {
     pub scenario_headlines: Vec<ScenarioHeadlineRow>,
     /// What drives each output (`run --sensitivity`; `drivers.parquet`).
     pub drivers: Option<super::drivers_rows::DriverResults>,
+}
+
+/// One row of `headline_quantiles.parquet`: a headline's quantile at one
+/// probability, from the run's quantile sketch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeadlineQuantileRow {
+    /// Headline metric name.
+    pub metric: &'static str,
+    /// Its unit.
+    pub unit: &'static str,
+    /// Probability `p` in [0, 1], in steps of 0.01.
+    pub probability: f64,
+    /// The inverted-CDF quantile at `p` (the smallest and largest draw at 0 and 1).
+    pub value: f64,
 }
 
 /// One row of `scenario_deltas.parquet`: the distribution of scenario − baseline

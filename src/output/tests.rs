@@ -127,6 +127,14 @@ fn sample_results(threads: usize) -> RunResults {
         ],
         run_info: RunInfo::default(),
         convergence: Vec::new(),
+        headline_quantiles: (0..=4)
+            .map(|k| HeadlineQuantileRow {
+                metric: "advanced_import_share",
+                unit: "fraction",
+                probability: k as f64 / 4.0,
+                value: 0.3 + 0.05 * k as f64,
+            })
+            .collect(),
         excluded_headlines: vec![(
             "advanced_territorial_gap".to_string(),
             "no advanced city".to_string(),
@@ -172,7 +180,8 @@ fn check_schema(batch: &RecordBatch, expected: &[&str], nullable: &[&str]) {
         let name = field.name().as_str();
         let expected_type = if name == "draws" {
             DataType::UInt64
-        } else if summary_columns().contains(&name) || ["reported", "p_ge_reported"].contains(&name)
+        } else if summary_columns().contains(&name)
+            || ["reported", "p_ge_reported", "probability", "value"].contains(&name)
         {
             DataType::Float64
         } else {
@@ -290,10 +299,16 @@ fn writes_all_files_with_exact_schemas_values_and_metadata() {
     let results = sample_results(4);
     let paths = write_results(&dir, &results).unwrap();
     // Without scenarios there is no scenario file.
-    let written = [CITY_FILE, PROVINCE_FILE, HEADLINE_FILE, MANIFEST_FILE];
+    let written = [
+        CITY_FILE,
+        PROVINCE_FILE,
+        HEADLINE_FILE,
+        HEADLINE_QUANTILES_FILE,
+        MANIFEST_FILE,
+    ];
     let expected_paths: Vec<PathBuf> = written.iter().map(|f| dir.join(f)).collect();
     assert_eq!(paths, expected_paths);
-    // No temporary files remain, only our four outputs.
+    // No temporary files remain, only our five outputs.
     let mut expected_names: Vec<String> = written.iter().map(|s| s.to_string()).collect();
     expected_names.sort();
     assert_eq!(listing(&dir), expected_names);
@@ -360,6 +375,16 @@ fn writes_all_files_with_exact_schemas_values_and_metadata() {
     check_summary_values(&headline, &[0.41, 1.0e6]);
     check_metadata(&meta);
 
+    let (quantiles, meta) = read(&dir.join(HEADLINE_QUANTILES_FILE));
+    check_schema(&quantiles, &["metric", "unit", "probability", "value"], &[]);
+    assert_eq!(strings(&quantiles, "metric"), ["advanced_import_share"; 5]);
+    assert_eq!(
+        floats(&quantiles, "probability"),
+        [0.0, 0.25, 0.5, 0.75, 1.0].map(Some)
+    );
+    assert_eq!(floats(&quantiles, "value")[4], Some(0.3 + 0.05 * 4.0));
+    check_metadata(&meta);
+
     let text = fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap();
     assert!(text.starts_with("{\n  \"tool\": \"evcarbon\",\n") && text.ends_with("}\n"));
     let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -406,7 +431,12 @@ fn writes_all_files_with_exact_schemas_values_and_metadata() {
     assert_eq!(manifest["wall_seconds"], 6.0);
     assert_eq!(
         manifest["files"],
-        serde_json::json!([CITY_FILE, PROVINCE_FILE, HEADLINE_FILE])
+        serde_json::json!([
+            CITY_FILE,
+            PROVINCE_FILE,
+            HEADLINE_FILE,
+            HEADLINE_QUANTILES_FILE
+        ])
     );
     assert_eq!(
         manifest["headlines_excluded"],
@@ -424,7 +454,12 @@ fn parquet_files_are_byte_identical_across_runs_and_thread_counts() {
     let b = tempfile::tempdir().unwrap();
     write_results(a.path(), &sample_results(1)).unwrap();
     write_results(b.path(), &sample_results(64)).unwrap();
-    for name in [CITY_FILE, PROVINCE_FILE, HEADLINE_FILE] {
+    for name in [
+        CITY_FILE,
+        PROVINCE_FILE,
+        HEADLINE_FILE,
+        HEADLINE_QUANTILES_FILE,
+    ] {
         let first = fs::read(a.path().join(name)).unwrap();
         let second = fs::read(b.path().join(name)).unwrap();
         assert!(first == second, "{name} differs between runs");
@@ -452,7 +487,7 @@ fn prepare_output_dir_refuses_existing_results_without_force() {
     fs::write(dir.join(format!(".{CITY_FILE}.partial-999999")), "stale").unwrap();
     let err = prepare_output_dir(&dir, false).unwrap_err();
     assert!(err.is_user_error());
-    assert!(matches!(&err, OutputError::Exists { found, .. } if found.len() == 4));
+    assert!(matches!(&err, OutputError::Exists { found, .. } if found.len() == 5));
     let message = err.to_string();
     assert!(
         message.contains("--force") && message.contains("--out"),

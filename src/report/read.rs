@@ -111,10 +111,15 @@ pub(super) fn table(path: &Path) -> Result<Option<Vec<RecordBatch>>, ReportError
 /// Typed column access over the batches of one file.
 struct Columns<'a> {
     path: &'a Path,
-    batches: &'a [RecordBatch],
+    batches: Vec<RecordBatch>,
 }
 
-impl Columns<'_> {
+impl<'a> Columns<'a> {
+    /// The file's columns, or `None` when it does not exist.
+    fn open(path: &'a Path) -> Result<Option<Columns<'a>>, ReportError> {
+        Ok(table(path)?.map(|batches| Columns { path, batches }))
+    }
+
     fn has(&self, name: &str) -> bool {
         self.batches
             .first()
@@ -128,7 +133,7 @@ impl Columns<'_> {
         value: impl Fn(&T, usize) -> V,
     ) -> Result<Vec<Option<V>>, ReportError> {
         let mut out = Vec::new();
-        for batch in self.batches {
+        for batch in &self.batches {
             let array = batch
                 .column_by_name(name)
                 .and_then(|c| c.as_any().downcast_ref::<T>())
@@ -219,12 +224,8 @@ impl Columns<'_> {
 /// The rows of an interval table (city, province, headline, scenario deltas or
 /// scenario headlines), or `None` when the file does not exist.
 pub(super) fn intervals(path: &Path) -> Result<Option<Vec<Row>>, ReportError> {
-    let Some(batches) = table(path)? else {
+    let Some(c) = Columns::open(path)? else {
         return Ok(None);
-    };
-    let c = Columns {
-        path,
-        batches: &batches,
     };
     let metric = c.required_strings("metric")?;
     let rows = metric.len();
@@ -281,12 +282,8 @@ pub(super) fn intervals(path: &Path) -> Result<Option<Vec<Row>>, ReportError> {
 
 /// The headline rows of `sensitivity.parquet`, or `None` when it does not exist.
 pub(super) fn sensitivity(path: &Path) -> Result<Option<Vec<SensitivityRow>>, ReportError> {
-    let Some(batches) = table(path)? else {
+    let Some(c) = Columns::open(path)? else {
         return Ok(None);
-    };
-    let c = Columns {
-        path,
-        batches: &batches,
     };
     let entity = c.required_strings("entity")?;
     let metric = c.required_strings("metric")?;
@@ -307,15 +304,33 @@ pub(super) fn sensitivity(path: &Path) -> Result<Option<Vec<SensitivityRow>>, Re
     ))
 }
 
+/// One headline's quantile grid: its metric and `(probability, value)` points.
+pub(super) type QuantileGrid = (String, Vec<(f64, f64)>);
+
+/// Each headline's quantile grid from `headline_quantiles.parquet`, in file order;
+/// `None` when the file does not exist (results of an older version).
+pub(super) fn headline_quantiles(path: &Path) -> Result<Option<Vec<QuantileGrid>>, ReportError> {
+    let Some(c) = Columns::open(path)? else {
+        return Ok(None);
+    };
+    let metric = c.required_strings("metric")?;
+    let probability = c.required_floats("probability")?;
+    let value = c.required_floats("value")?;
+    let mut out: Vec<QuantileGrid> = Vec::new();
+    for i in 0..metric.len() {
+        match out.last_mut() {
+            Some((m, points)) if *m == metric[i] => points.push((probability[i], value[i])),
+            _ => out.push((metric[i].clone(), vec![(probability[i], value[i])])),
+        }
+    }
+    Ok(Some(out))
+}
+
 /// The rows of `convergence.parquet`, or `None` when it does not exist (a run
 /// without `--until`).
 pub(super) fn convergence(path: &Path) -> Result<Option<Vec<ConvergenceRow>>, ReportError> {
-    let Some(batches) = table(path)? else {
+    let Some(c) = Columns::open(path)? else {
         return Ok(None);
-    };
-    let c = Columns {
-        path,
-        batches: &batches,
     };
     let block = c.required_uints("block")?;
     let draws = c.required_uints("draws")?;

@@ -7,8 +7,8 @@ use super::figure::Figure;
 use super::read::{self, SENSITIVITY_FILE};
 use super::{burden, caterpillar, convergence, headlines, html, scenarios, sensitivity};
 use crate::output::{
-    CITY_FILE, CONVERGENCE_FILE, HEADLINE_FILE, MANIFEST_FILE, PROVINCE_FILE, SCENARIO_FILE,
-    SCENARIO_HEADLINE_FILE, write_file_atomically_with,
+    CITY_FILE, CONVERGENCE_FILE, HEADLINE_FILE, HEADLINE_QUANTILES_FILE, MANIFEST_FILE,
+    PROVINCE_FILE, SCENARIO_FILE, SCENARIO_HEADLINE_FILE, write_file_atomically_with,
 };
 
 /// Folder of the report inside a results folder.
@@ -34,6 +34,7 @@ pub fn write_report(
     let cities = need(CITY_FILE)?;
     let provinces = need(PROVINCE_FILE)?;
     let heads = need(HEADLINE_FILE)?;
+    let quantiles = read::headline_quantiles(&results_dir.join(HEADLINE_QUANTILES_FILE))?;
     let deltas = read::intervals(&results_dir.join(SCENARIO_FILE))?;
     let own = read::intervals(&results_dir.join(SCENARIO_HEADLINE_FILE))?;
     let sens = read::sensitivity(&results_dir.join(SENSITIVITY_FILE))?;
@@ -46,7 +47,7 @@ pub fn write_report(
         None => missing.push(why.to_string()),
     };
     add(
-        headlines::headline_panel(&heads),
+        headlines::headline_panel(&heads, quantiles.as_deref().unwrap_or(&[])),
         "headline panel: no headline rows",
     );
     add(
