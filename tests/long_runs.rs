@@ -399,6 +399,7 @@ fn interrupted_checkpoint(config: &evcarbon::config::Config, out: &Path) -> u64 
         progress: Some(&progress),
         on_block: None,
         on_checkpoint: None,
+        shard: None,
     }
     .run();
     match result {
@@ -432,6 +433,7 @@ fn resuming_in_process_is_exact_for_any_thread_count() {
         progress: None,
         on_block: None,
         on_checkpoint: None,
+        shard: None,
     }
     .run()
     .unwrap();
@@ -624,6 +626,7 @@ fn states_of_disjoint_chunk_sets_merge_into_the_whole_run() {
             done_chunks: seg.done,
             convergence: Vec::new(),
             accumulator: seg.acc,
+            shard: None,
         }
     };
     // Chunk 9 is the short last one (784 draws).

@@ -28,6 +28,12 @@ pub(super) enum Command {
     /// Sobol indices of every output per input group: which inputs the
     /// uncertainty comes from (docs/sensitivity.md).
     Sensitivity(SensitivityArgs),
+    /// Merge the shard states of `run --shard K/M` into one run's outputs,
+    /// bit-identical to a single process (docs/cluster.md).
+    Merge(MergeArgs),
+    /// Write Slurm job-array scripts that run the shards and then merge them
+    /// (docs/cluster.md).
+    Slurm(SlurmArgs),
     /// Draw a results folder as report.html and SVG figures (docs/report.md).
     Report(ReportArgs),
     /// Write the built-in configs and their tables to a folder, to start from.
@@ -41,11 +47,9 @@ pub(super) enum Command {
     },
 }
 
-/// Arguments of `evcarbon run`.
+/// The run settings the command line can override.
 #[derive(Debug, clap::Args)]
-pub(super) struct RunArgs {
-    /// Config file (default: the built-in default config).
-    pub(super) config: Option<PathBuf>,
+pub(super) struct SettingsArgs {
     /// Number of draws (overrides run.draws).
     #[arg(long, value_name = "N")]
     pub(super) draws: Option<u64>,
@@ -55,6 +59,15 @@ pub(super) struct RunArgs {
     /// Sampling design (overrides run.sampler).
     #[arg(long, value_parser = ["mc", "lhs", "sobol"])]
     pub(super) sampler: Option<String>,
+}
+
+/// Arguments of `evcarbon run`.
+#[derive(Debug, clap::Args)]
+pub(super) struct RunArgs {
+    /// Config file (default: the built-in default config).
+    pub(super) config: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) settings: SettingsArgs,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "T")]
     pub(super) threads: Option<usize>,
@@ -102,6 +115,62 @@ pub(super) struct RunArgs {
     /// at or above each reported figure from those below (docs/sensitivity.md).
     #[arg(long)]
     pub(super) sensitivity: bool,
+    /// Compute only shard K of M (contiguous ranges of chunks) and write its state
+    /// to <output folder>/shard-K-of-M.evshard, for `evcarbon merge`
+    /// (docs/cluster.md).
+    #[arg(long, value_name = "K/M", conflicts_with_all = ["until", "resume", "exact", "report", "sensitivity"])]
+    pub(super) shard: Option<String>,
+}
+
+/// Arguments of `evcarbon merge`.
+#[derive(Debug, clap::Args)]
+pub(super) struct MergeArgs {
+    /// Shard state files written by `run --shard K/M`.
+    #[arg(required = true, value_name = "SHARD_FILES")]
+    pub(super) shards: Vec<PathBuf>,
+    /// The config the shards were computed from (default: the built-in default).
+    #[arg(long, value_name = "CONFIG")]
+    pub(super) config: Option<PathBuf>,
+    /// Output folder (default: results/<run.name>/).
+    #[arg(long, value_name = "DIR")]
+    pub(super) out: Option<PathBuf>,
+    /// Replace the outputs of an earlier run in the output folder.
+    #[arg(long)]
+    pub(super) force: bool,
+    /// Print only the headline table.
+    #[arg(long)]
+    pub(super) quiet: bool,
+}
+
+/// Arguments of `evcarbon slurm`.
+#[derive(Debug, clap::Args)]
+pub(super) struct SlurmArgs {
+    /// Config file (default: the built-in default config).
+    pub(super) config: Option<PathBuf>,
+    /// Array tasks, one shard each.
+    #[arg(long, value_name = "M")]
+    pub(super) tasks: u64,
+    #[command(flatten)]
+    pub(super) settings: SettingsArgs,
+    /// Slurm partition (default: the cluster's default partition).
+    #[arg(long, value_name = "P")]
+    pub(super) partition: Option<String>,
+    /// Time limit per task, in Slurm's syntax (e.g. 30:00, 2:00:00).
+    #[arg(long, value_name = "T", default_value = "1:00:00")]
+    pub(super) time: String,
+    /// Memory per task, in Slurm's syntax (e.g. 2G).
+    #[arg(long, value_name = "X", default_value = "2G")]
+    pub(super) mem: String,
+    /// CPUs (worker threads) per task.
+    #[arg(long, value_name = "C", default_value_t = 1)]
+    pub(super) cpus: u64,
+    /// Output folder of the merged results (default: results/<run.name>/); the
+    /// scripts go to its slurm/ folder and the shard states to its shards/ folder.
+    #[arg(long, value_name = "DIR")]
+    pub(super) out: Option<PathBuf>,
+    /// Overwrite earlier scripts.
+    #[arg(long)]
+    pub(super) force: bool,
 }
 
 /// Arguments of `evcarbon sensitivity`.

@@ -3,7 +3,7 @@
 use evcarbon_engine::sampling::{SamplerError, SensitivityError};
 
 use crate::config::ConfigError;
-use crate::driver::{CheckpointError, SensitivityJobError};
+use crate::driver::{CheckpointError, MergeError, SensitivityJobError};
 use crate::output::OutputError;
 use crate::report::ReportError;
 
@@ -28,6 +28,9 @@ pub enum CliError {
     /// A Sobol analysis could not be set up or failed.
     #[error(transparent)]
     Sensitivity(#[from] SensitivityJobError),
+    /// Shard states could not be merged.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
     /// Drawing the report failed.
     #[error(transparent)]
     Report(#[from] ReportError),
@@ -54,6 +57,8 @@ impl CliError {
                 ..
             })) => 1,
             CliError::Sensitivity(_) => 2,
+            CliError::Merge(e) if e.is_user_error() => 2,
+            CliError::Merge(_) => 1,
             CliError::Report(e) if e.is_user_error() => 2,
             CliError::Report(_) => 1,
         }

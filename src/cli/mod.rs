@@ -1,4 +1,5 @@
-//! The command line: `run`, `validate`, `sensitivity`, `report` and `init`.
+//! The command line: `run`, `validate`, `sensitivity`, `merge`, `slurm`, `report`
+//! and `init`.
 //!
 //! Exit status: 0 success, 2 bad input (config, data, arguments, unusable
 //! checkpoint), 130 interrupted by SIGINT/SIGTERM (a checkpoint was written), 1
@@ -8,10 +9,13 @@ mod args;
 mod error;
 mod init_cmd;
 mod inputs;
+mod merge_cmd;
 mod progress;
 mod report_cmd;
 mod run_cmd;
 mod sensitivity_cmd;
+mod shard_cmd;
+mod slurm_cmd;
 mod validate_cmd;
 
 use std::process::ExitCode;
@@ -51,6 +55,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => run_cmd::run(args),
         Command::Validate { config } => validate_cmd::run(config),
         Command::Sensitivity(args) => sensitivity_cmd::run(args),
+        Command::Merge(args) => merge_cmd::run(args),
+        Command::Slurm(args) => slurm_cmd::run(args),
         Command::Report(args) => report_cmd::run(&args.results_dir, args.out.as_deref()),
         Command::Init { dir, force } => init_cmd::run(&dir, force),
     }

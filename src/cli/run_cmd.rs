@@ -16,12 +16,13 @@ use evcarbon_engine::stats::ExactDraws;
 
 use super::args::RunArgs;
 use super::error::CliError;
-use super::inputs::{load_config, parse_sampler, resolve_threads};
+use super::inputs::{apply_settings, load_config, resolve_threads, shell_quote};
 use super::progress::Reporter;
+use super::shard_cmd::SHARDS_DIR;
 use crate::config::Config;
 use crate::driver::{
     CheckpointError, CheckpointPolicy, ConvergenceBlock, GivenDataError, Run, RunError,
-    RunIdentity, StopRule, Until, given_data, load_checkpoint,
+    RunIdentity, Shard, StopRule, Until, given_data, load_checkpoint,
 };
 use crate::output::{self, CHECKPOINT_FILE, DriverResults, RunResults};
 
@@ -30,18 +31,7 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
     let mut config = load_config(args.config.as_ref())?;
-    if let Some(draws) = args.draws {
-        if draws == 0 {
-            return Err(CliError::Usage("--draws must be at least 1".into()));
-        }
-        config.run.draws = draws;
-    }
-    if let Some(seed) = args.seed {
-        config.run.seed = seed;
-    }
-    if let Some(name) = &args.sampler {
-        config.run.sampler = parse_sampler(name)?;
-    }
+    apply_settings(&mut config, &args.settings)?;
     // Fail before sampling (and before touching the output folder) on a design
     // this build cannot run.
     Design::new(
@@ -52,6 +42,17 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
     .map_err(|e| CliError::Usage(e.to_string()))?;
     let threads = resolve_threads(args.threads)?;
     let rule = stop_rule(&args, &config)?;
+    if let Some(text) = &args.shard {
+        let shard = Shard::parse(text).map_err(CliError::Usage)?;
+        let out = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from("results")
+                .join(&config.run.name)
+                .join(SHARDS_DIR)
+        });
+        return super::shard_cmd::run_shard(
+            &config, shard, rule, threads, &out, args.force, args.quiet,
+        );
+    }
     let exact = if args.exact {
         Some(exact_storage(&config, &args.max_memory)?)
     } else {
@@ -89,6 +90,7 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
     let on_block = |b: &ConvergenceBlock| reporter.block(b);
     let on_checkpoint = |draws| reporter.checkpoint(draws);
     let run = Run {
+        shard: None,
         config: &config,
         threads,
         rule: rule.clone(),
@@ -175,7 +177,7 @@ fn drivers(
 
 /// The headline intervals as a plain-text table: median, each interval, and
 /// P(≥ reported) where the config gives a reported figure.
-fn headline_table(results: &RunResults) -> String {
+pub(super) fn headline_table(results: &RunResults) -> String {
     let mut s = String::new();
     let levels = &results.provenance.levels;
     let mut header = format!("{:<31} {:>12}", "headline", "median");
@@ -370,18 +372,6 @@ fn resume_command() -> String {
         .map(|w| shell_quote(w))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ use evcarbon_engine::sampling::{CHUNK_SIZE, ChunkPlan, ChunkSet};
 use evcarbon_engine::stats::Accumulator;
 
 use super::convergence::ConvergenceBlock;
+use super::shard_id::Shard;
 use super::stop::StopRule;
 use crate::config::Config;
 use crate::output::{CHECKPOINT_FILE, OutputError, write_file_atomically_with};
@@ -138,6 +139,10 @@ pub struct Checkpoint {
     pub convergence: Vec<ConvergenceBlock>,
     /// Aggregate of exactly the chunks in `done_chunks`.
     pub accumulator: Accumulator,
+    /// The shard of the run this state holds (`run --shard K/M`; None for the
+    /// checkpoint of a whole run).
+    #[serde(default)]
+    pub shard: Option<Shard>,
 }
 
 impl Checkpoint {
@@ -177,6 +182,7 @@ struct CheckpointRef<'a> {
     done_chunks: &'a ChunkSet,
     convergence: &'a [ConvergenceBlock],
     accumulator: &'a Accumulator,
+    shard: Option<Shard>,
 }
 
 /// Just enough to recognize a checkpoint and its version before the full parse.
@@ -255,6 +261,7 @@ pub fn write(
     done_chunks: &ChunkSet,
     convergence: &[ConvergenceBlock],
     accumulator: &Accumulator,
+    shard: Option<Shard>,
 ) -> Result<(), CheckpointError> {
     let io = |source| CheckpointError::Io {
         action: "write",
@@ -269,6 +276,7 @@ pub fn write(
         done_chunks,
         convergence,
         accumulator,
+        shard,
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
@@ -289,6 +297,20 @@ pub fn write(
 
 /// Reads the checkpoint at `path` and checks that it belongs to `this_run`.
 pub fn load(path: &Path, this_run: &RunIdentity) -> Result<Checkpoint, CheckpointError> {
+    let checkpoint = read(path)?;
+    let differences = checkpoint.identity.differences(this_run);
+    if !differences.is_empty() {
+        return Err(CheckpointError::Mismatch {
+            path: path.to_path_buf(),
+            differences,
+        });
+    }
+    Ok(checkpoint)
+}
+
+/// Reads a checkpoint or shard state and checks it against itself: format,
+/// version, and chunks that lie inside its run and hold the draws it records.
+pub fn read(path: &Path) -> Result<Checkpoint, CheckpointError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -325,15 +347,8 @@ pub fn load(path: &Path, this_run: &RunIdentity) -> Result<Checkpoint, Checkpoin
     }
     let checkpoint: Checkpoint =
         serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    let differences = checkpoint.identity.differences(this_run);
-    if !differences.is_empty() {
-        return Err(CheckpointError::Mismatch {
-            path: path.to_path_buf(),
-            differences,
-        });
-    }
     let plan = ChunkPlan {
-        draws: this_run.stop_rule.max_draws(),
+        draws: checkpoint.identity.stop_rule.max_draws(),
     };
     if checkpoint.done_chunks.end() > plan.n_chunks() {
         return Err(corrupt("it lists chunks beyond the end of the run".into()));

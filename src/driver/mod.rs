@@ -10,13 +10,15 @@ mod convergence;
 mod given_data;
 mod run;
 mod sensitivity;
+mod shard;
+mod shard_id;
 mod stop;
 mod tables;
 
 pub use checkpoint::{
     Checkpoint, CheckpointError, FORMAT as CHECKPOINT_FORMAT,
     FORMAT_VERSION as CHECKPOINT_FORMAT_VERSION, RunIdentity, load as load_checkpoint,
-    write as write_checkpoint,
+    read as read_checkpoint, write as write_checkpoint,
 };
 pub use convergence::{BoundConvergence, ConvergenceBlock, MetricConvergence};
 pub use given_data::{GivenDataError, given_data};
@@ -25,5 +27,7 @@ pub use sensitivity::{
     GroupBy, GroupError, MIN_BASE_DRAWS, NATIONAL_GROUP, SensitivityJob, SensitivityJobError,
     check_sampler, group_variates, output_labels, variate_groups,
 };
+pub use shard::{MergeError, Merged, apply_identity, merge};
+pub use shard_id::{SHARD_EXTENSION, Shard};
 pub use stop::{DEFAULT_BLOCK_DRAWS, StopReason, StopRule, Until};
 pub use tables::{EXACT_QUANTILE_METHOD, QUANTILE_METHOD, results, thresholds};

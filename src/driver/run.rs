@@ -29,6 +29,7 @@ use evcarbon_engine::stats::{Accumulator, ExactDraws};
 
 use super::checkpoint::{self, Checkpoint, CheckpointError, RunIdentity};
 use super::convergence::{self, ConvergenceBlock};
+use super::shard_id::Shard;
 use super::stop::{StopReason, StopRule, Until};
 use super::tables;
 use crate::config::Config;
@@ -98,6 +99,8 @@ pub struct Run<'a> {
     pub on_block: Option<&'a dyn Fn(&ConvergenceBlock)>,
     /// Called after each checkpoint with the draws it holds.
     pub on_checkpoint: Option<&'a dyn Fn(u64)>,
+    /// Run only this shard's chunks (a fixed number of draws only).
+    pub shard: Option<Shard>,
 }
 
 /// The sampler of `config` over `draws` draws (the config's model, plan, scenarios,
@@ -141,6 +144,7 @@ impl<'a> Run<'a> {
             progress: None,
             on_block: None,
             on_checkpoint: None,
+            shard: None,
         }
     }
 
@@ -216,9 +220,12 @@ impl<'a> Run<'a> {
             }
             None => (prepared.template().clone(), ChunkSet::new(), Vec::new(), 0),
         };
+        let (first_chunk, end_chunk) = self.shard.map_or((0, n_chunks), |s| s.chunks(n_chunks));
         let mut driver = Driver {
             run: &self,
             n_chunks,
+            first_chunk,
+            end_chunk,
             last_checkpoint: Instant::now(),
         };
         loop {
@@ -274,6 +281,9 @@ impl<'a> Run<'a> {
 struct Driver<'r, 'a> {
     run: &'r Run<'a>,
     n_chunks: u64,
+    /// The chunks this process runs, `[first_chunk, end_chunk)` (all but in a shard).
+    first_chunk: u64,
+    end_chunk: u64,
     last_checkpoint: Instant,
 }
 
@@ -286,7 +296,7 @@ impl Driver<'_, '_> {
     ) -> Option<StopReason> {
         match &self.run.rule {
             StopRule::Draws { .. } => done
-                .contains_range(0, self.n_chunks)
+                .contains_range(self.first_chunk, self.end_chunk)
                 .then_some(StopReason::DrawsReached),
             StopRule::Until(until) => {
                 let precise = convergence.last().is_some_and(|last| {
@@ -312,7 +322,7 @@ impl Driver<'_, '_> {
     /// unfinished `--until` block (with its index).
     fn next_segment(&self, done: &ChunkSet) -> (Option<u64>, Vec<u64>) {
         match &self.run.rule {
-            StopRule::Draws { .. } => (None, done.missing(0, self.n_chunks)),
+            StopRule::Draws { .. } => (None, done.missing(self.first_chunk, self.end_chunk)),
             StopRule::Until(until) => {
                 let per_block = until.block_draws / CHUNK_SIZE;
                 let first_missing = match done.ranges().first() {
@@ -344,7 +354,14 @@ impl Driver<'_, '_> {
         let Some(policy) = &self.run.checkpoint else {
             return Ok(None);
         };
-        checkpoint::write(&policy.path, &policy.identity, done, convergence, acc)?;
+        checkpoint::write(
+            &policy.path,
+            &policy.identity,
+            done,
+            convergence,
+            acc,
+            self.run.shard,
+        )?;
         self.last_checkpoint = Instant::now();
         if let Some(f) = self.run.on_checkpoint {
             f(acc.draws());
