@@ -7,7 +7,7 @@ use arrow_array::{Array, BooleanArray, Float64Array, StringArray, UInt64Array};
 use common::*;
 use evcarbon::driver::{
     CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, Checkpoint, CheckpointPolicy, Run, RunError,
-    RunIdentity, StopReason, StopRule, load_checkpoint,
+    RunIdentity, StopReason, StopRule, load_checkpoint, read_checkpoint, write_checkpoint,
 };
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -74,8 +74,8 @@ fn wait_for_file(child: &mut Child, path: &Path) {
     }
 }
 
-fn checkpoint_json(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("checkpoint.json")).unwrap()).unwrap()
+fn saved_checkpoint(dir: &Path) -> evcarbon::driver::Checkpoint {
+    evcarbon::driver::read_checkpoint(&dir.join("checkpoint.evstate")).unwrap()
 }
 
 #[test]
@@ -103,13 +103,11 @@ fn kill_9_then_resume_gives_the_same_parquet_bytes() {
         ]
         .concat(),
     );
-    wait_for_file(&mut victim, &d.join("cut/checkpoint.json"));
+    wait_for_file(&mut victim, &d.join("cut/checkpoint.evstate"));
     victim.kill().unwrap(); // SIGKILL
     victim.wait().unwrap();
     assert!(!d.join("cut/manifest.json").exists());
-    let saved = checkpoint_json(&d.join("cut"))["draws_done"]
-        .as_u64()
-        .unwrap();
+    let saved = saved_checkpoint(&d.join("cut")).draws_done;
     assert!(saved > 0 && saved < draws, "checkpoint holds {saved} draws");
 
     // A plain rerun refuses to overwrite the unfinished run.
@@ -132,7 +130,7 @@ fn kill_9_then_resume_gives_the_same_parquet_bytes() {
     assert_eq!(m["stop_reason"], "draws reached");
     assert_eq!(m["draws"].as_u64(), Some(draws));
     assert!(
-        !d.join("cut/checkpoint.json").exists(),
+        !d.join("cut/checkpoint.evstate").exists(),
         "deleted after success"
     );
 }
@@ -177,7 +175,7 @@ fn sigint_writes_a_checkpoint_and_the_printed_command_resumes_an_until_run() {
         }
     }
     assert!(
-        !d.join("cut/checkpoint.json").exists(),
+        !d.join("cut/checkpoint.evstate").exists(),
         "no periodic checkpoints"
     );
     let kill = Command::new("kill")
@@ -189,13 +187,13 @@ fn sigint_writes_a_checkpoint_and_the_printed_command_resumes_an_until_run() {
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert_eq!(status.code(), Some(130), "{rest}");
-    let cp = checkpoint_json(&d.join("cut"));
-    let saved = cp["draws_done"].as_u64().unwrap();
+    let cp = saved_checkpoint(&d.join("cut"));
+    let saved = cp.draws_done;
     assert!(
         (2048..30000).contains(&saved),
         "checkpoint holds {saved} draws"
     );
-    assert!(cp["convergence"].as_array().unwrap().len() >= 2);
+    assert!(cp.convergence.len() >= 2);
     let command = rest
         .lines()
         .find_map(|l| l.trim().strip_prefix("resume with: "))
@@ -389,7 +387,7 @@ fn interrupted_checkpoint(config: &evcarbon::config::Config, out: &Path) -> u64 
         threads: 2,
         rule: rule.clone(),
         checkpoint: Some(CheckpointPolicy {
-            path: out.join("checkpoint.json"),
+            path: out.join("checkpoint.evstate"),
             every: None,
             identity: RunIdentity::new(config, rule),
         }),
@@ -427,7 +425,7 @@ fn resuming_in_process_is_exact_for_any_thread_count() {
         threads: 1,
         rule,
         checkpoint: None,
-        resume_from: Some(load_checkpoint(&out.join("checkpoint.json"), &identity).unwrap()),
+        resume_from: Some(load_checkpoint(&out.join("checkpoint.evstate"), &identity).unwrap()),
         exact: None,
         interrupt: &never,
         progress: None,
@@ -471,29 +469,57 @@ fn checkpoints_of_other_runs_are_refused() {
     assert_eq!(code, Some(2));
     assert!(err.contains("stopping rule"), "{err}");
 
-    let pristine = std::fs::read_to_string(out.join("checkpoint.json")).unwrap();
+    let path = out.join("checkpoint.evstate");
+    let pristine = std::fs::read(&path).unwrap();
+    assert_eq!(&pristine[..8], b"EVCSTATE");
+    let mut other_version = pristine.clone();
+    other_version[8..12].copy_from_slice(&99u32.to_le_bytes());
+    std::fs::write(&path, &other_version).unwrap();
+    let (code, err) = resume(&[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("format version 99"), "{err}");
+    // A checkpoint of format 1 (JSON) names its version too.
     std::fs::write(
-        out.join("checkpoint.json"),
-        pristine.replacen("\"format_version\":1", "\"format_version\":99", 1),
+        &path,
+        "{\"format\":\"evcarbon-checkpoint\",\"format_version\":1}",
     )
     .unwrap();
     let (code, err) = resume(&[]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("format version 99"), "{err}");
-    std::fs::write(
-        out.join("checkpoint.json"),
-        pristine.replacen("\"tool_version\":\"", "\"tool_version\":\"0.0.0-", 1),
+    assert!(err.contains("format version 1"), "{err}");
+    // Another version's state, re-encoded with a valid checksum.
+    std::fs::write(&path, &pristine).unwrap();
+    let mut cp = read_checkpoint(&path).unwrap();
+    cp.identity.tool_version = format!("0.0.0-{}", cp.identity.tool_version);
+    write_checkpoint(
+        &path,
+        &cp.identity,
+        &cp.done_chunks,
+        &cp.convergence,
+        &cp.accumulator,
+        None,
     )
     .unwrap();
     let (code, err) = resume(&[]);
     assert_eq!(code, Some(2));
     assert!(err.contains("evcarbon version: checkpoint 0.0.0-"), "{err}");
-    std::fs::write(out.join("checkpoint.json"), &pristine[..pristine.len() / 2]).unwrap();
+    // Truncated, and damaged in one byte.
+    std::fs::write(&path, &pristine[..pristine.len() / 2]).unwrap();
     let (code, err) = resume(&[]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("not a usable evcarbon checkpoint"), "{err}");
+    assert!(
+        err.contains("not a usable evcarbon checkpoint") && err.contains("truncated"),
+        "{err}"
+    );
+    let mut damaged = pristine.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x40;
+    std::fs::write(&path, &damaged).unwrap();
+    let (code, err) = resume(&[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("checksum"), "{err}");
 
-    std::fs::write(out.join("checkpoint.json"), &pristine).unwrap();
+    std::fs::write(&path, &pristine).unwrap();
     edit(d, "example.toml", "seed = 20261128", "seed = 20261129");
     let (code, err) = resume(&["--seed", "20261128"]);
     assert_eq!(code, Some(2));

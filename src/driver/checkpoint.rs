@@ -1,25 +1,27 @@
-//! Checkpoint files: the complete aggregator state of an unfinished run.
+//! Checkpoint files: the complete aggregator state of an unfinished run (and, with
+//! a shard number, of one shard of a run).
 //!
-//! A checkpoint is one JSON document (`checkpoint.json` in the output folder):
+//! A file is binary, versioned and checksummed:
 //!
 //! ```text
-//! {
-//!   "format": "evcarbon-checkpoint",
-//!   "format_version": 1,
-//!   "identity": { tool_version, config_sha256, data_sha256, seed, sampler,
-//!                 chunk_size, levels, stop_rule },
-//!   "draws_done": 196608,
-//!   "done_chunks": [[0, 192]],
-//!   "convergence": [ ... one record per finished --until block ... ],
-//!   "accumulator": { moments, sketches, thresholds, at_or_above }
-//! }
+//! magic        8 bytes   "EVCSTATE"
+//! version      u32 LE    FORMAT_VERSION
+//! payload      CBOR      { format, format_version, identity, draws_done, done_chunks,
+//!                          convergence, accumulator, shard }
+//! payload_len  u64 LE    length of the payload in bytes
+//! sha256       32 bytes  SHA-256 of the payload
 //! ```
+//!
+//! The payload is streamed to the file through the hash, so writing a state does
+//! not hold a second copy of it in memory; a file whose length or checksum does not
+//! match (truncated, damaged) is refused.
 //!
 //! The accumulator holds exactly the chunks listed in `done_chunks`; because
 //! aggregation is exact and order-independent, a run resumed from it (load the
 //! accumulator, run the missing chunks, merge) gives the same bits as an
 //! uninterrupted run. Two states of one run over disjoint chunk sets can be merged
-//! the same way, which is how shards computed on different machines can be combined.
+//! the same way, which is how shards computed on different machines are combined
+//! (see [`super::shard`]).
 //!
 //! A checkpoint is only resumed by a run with the same [`RunIdentity`]; the tool
 //! version is part of it, because a different version may compute different draws.
@@ -28,6 +30,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use evcarbon_engine::sampling::{CHUNK_SIZE, ChunkPlan, ChunkSet};
 use evcarbon_engine::stats::Accumulator;
@@ -39,8 +42,35 @@ use crate::config::Config;
 use crate::output::{CHECKPOINT_FILE, OutputError, write_file_atomically_with};
 /// Value of the `format` key.
 pub const FORMAT: &str = "evcarbon-checkpoint";
-/// Version of the checkpoint layout; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the checkpoint layout; bumped on any incompatible change (1 was
+/// one JSON document).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// First bytes of every checkpoint and shard state file.
+pub const MAGIC: &[u8; 8] = b"EVCSTATE";
+
+/// Bytes after the payload: its length (u64) and SHA-256.
+const TRAILER_LEN: usize = 8 + 32;
+
+/// A writer that hashes and counts what passes through it.
+struct Hashing<'w> {
+    inner: &'w mut dyn std::io::Write,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl std::io::Write for Hashing<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
 
 /// Everything that must match for a checkpoint to be resumed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -185,13 +215,6 @@ struct CheckpointRef<'a> {
     shard: Option<Shard>,
 }
 
-/// Just enough to recognize a checkpoint and its version before the full parse.
-#[derive(Deserialize)]
-struct Header {
-    format: Option<String>,
-    format_version: Option<u32>,
-}
-
 /// Problems with a checkpoint file.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -283,10 +306,20 @@ pub fn write(
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(CHECKPOINT_FILE);
-    // Streamed to the file: the state of the 285-city default is tens of MB of
-    // JSON, which would otherwise add to the run's peak memory at every checkpoint.
+    // Streamed to the file through the hash: the state of the 285-city default is
+    // several MB, which would otherwise add to the run's peak memory.
     write_file_atomically_with(dir, name, |w| {
-        serde_json::to_writer(w, &state).map_err(std::io::Error::other)
+        w.write_all(MAGIC)?;
+        w.write_all(&FORMAT_VERSION.to_le_bytes())?;
+        let mut payload = Hashing {
+            inner: w,
+            hasher: Sha256::new(),
+            len: 0,
+        };
+        ciborium::into_writer(&state, &mut payload).map_err(std::io::Error::other)?;
+        let (len, digest) = (payload.len, payload.hasher.finalize());
+        w.write_all(&len.to_le_bytes())?;
+        w.write_all(&digest)
     })
     .map_err(|e| match e {
         OutputError::Io { source, .. } => io(source),
@@ -330,23 +363,46 @@ pub fn read(path: &Path) -> Result<Checkpoint, CheckpointError> {
         path: path.to_path_buf(),
         reason,
     };
-    let header: Header =
-        serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not valid JSON ({e})")))?;
-    if header.format.as_deref() != Some(FORMAT) {
-        return Err(corrupt(format!("its `format` is not \"{FORMAT}\"")));
+    if bytes.first() == Some(&b'{') {
+        // Format 1 was one JSON document.
+        return Err(CheckpointError::Version {
+            path: path.to_path_buf(),
+            found: 1,
+        });
     }
-    match header.format_version {
-        Some(FORMAT_VERSION) => {}
-        Some(found) => {
-            return Err(CheckpointError::Version {
-                path: path.to_path_buf(),
-                found,
-            });
-        }
-        None => return Err(corrupt("it has no `format_version`".into())),
+    let Some(rest) = bytes.strip_prefix(MAGIC.as_slice()) else {
+        return Err(corrupt("it does not start like one".into()));
+    };
+    let Some((version, rest)) = rest.split_first_chunk::<4>() else {
+        return Err(corrupt("it is truncated".into()));
+    };
+    let found = u32::from_le_bytes(*version);
+    if found != FORMAT_VERSION {
+        return Err(CheckpointError::Version {
+            path: path.to_path_buf(),
+            found,
+        });
+    }
+    if rest.len() < TRAILER_LEN {
+        return Err(corrupt("it is truncated".into()));
+    }
+    let (payload, trailer) = rest.split_at(rest.len() - TRAILER_LEN);
+    let (len, digest) = trailer.split_at(8);
+    if u64::from_le_bytes(len.try_into().expect("8 bytes")) != payload.len() as u64 {
+        return Err(corrupt(
+            "its length does not match its trailer (truncated or damaged)".into(),
+        ));
+    }
+    if Sha256::digest(payload).as_slice() != digest {
+        return Err(corrupt(
+            "its SHA-256 checksum does not match (damaged)".into(),
+        ));
     }
     let checkpoint: Checkpoint =
-        serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        ciborium::from_reader(payload).map_err(|e| corrupt(format!("unreadable ({e})")))?;
+    if checkpoint.format != FORMAT || checkpoint.format_version != FORMAT_VERSION {
+        return Err(corrupt("its header and contents disagree".into()));
+    }
     let plan = ChunkPlan {
         draws: checkpoint.identity.stop_rule.max_draws(),
     };

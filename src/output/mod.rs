@@ -15,7 +15,7 @@
 //! - `sensitivity.parquet`, `sensitivity_convergence.parquet` and
 //!   `sensitivity.json` (`evcarbon sensitivity`): Sobol indices, beside a run's files;
 //! - `manifest.json`: provenance, telemetry, why the run stopped and the list of files;
-//! - `checkpoint.json` (unfinished runs only): the state to `--resume` from; deleted
+//! - `checkpoint.evstate` (unfinished runs only): the state to `--resume` from; deleted
 //!   when the run completes.
 //!
 //! Every file is first written to a hidden temporary name in the same folder

@@ -14,7 +14,7 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 /// Name of the per-block convergence table (runs with `--until`).
 pub const CONVERGENCE_FILE: &str = "convergence.parquet";
 /// Name of the checkpoint of an unfinished run.
-pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+pub const CHECKPOINT_FILE: &str = "checkpoint.evstate";
 
 /// Name of the scenario delta table (written only when the config has scenarios).
 pub const SCENARIO_FILE: &str = "scenario_deltas.parquet";
