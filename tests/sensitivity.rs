@@ -57,6 +57,7 @@ fn a_product_of_lognormals_has_its_closed_form_indices() {
             },
             estimator: FirstOrderEstimator::Janon,
             threads: 2,
+            batches: None,
         }
         .run(&mut |_| {})
         .unwrap();

@@ -116,7 +116,7 @@ fn merge_refuses_missing_duplicate_and_foreign_shards() {
     let out = merge(dir.path(), &[files[0].clone(), files[2].clone()], "x");
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out).1;
-    for expect in ["do not cover", "7 of 20 chunks", "chunks 6–12", "shard 2/3"] {
+    for expect in ["do not cover", "7 of 20 chunks", "(6–12)", "shard 2/3"] {
         assert!(stderr.contains(expect), "{expect}: {stderr}");
     }
 
@@ -181,6 +181,59 @@ fn merge_refuses_missing_duplicate_and_foreign_shards() {
         &["run", "example.toml", "--shard", "1/3", "--until", "0.01"],
     );
     refused(dir.path(), &["run", "example.toml", "--shard", "0/3"]);
+}
+
+#[test]
+fn sensitivity_shards_merge_into_the_single_analysis() {
+    let dir = example_copy();
+    let base = [
+        "sensitivity",
+        "example.toml",
+        "--base-draws",
+        "8192",
+        "--quiet",
+    ];
+    let single = ok(dir.path(), &[&base[..], &["--out", "single"]].concat());
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        ok(
+            dir.path(),
+            &[&base[..], &["--shard", &shard, "--out", "ss"]].concat(),
+        );
+    }
+    let files = shard_files(dir.path(), "ss");
+    let out = merge(dir.path(), &files, "merged");
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(text(&out).0, single, "the merge prints the analysis' table");
+    let one = std::fs::read(dir.path().join("single/sensitivity.parquet")).unwrap();
+    let merged = std::fs::read(dir.path().join("merged/sensitivity.parquet")).unwrap();
+    assert!(one == merged, "sensitivity.parquet differs");
+    // A missing shard and another analysis' shard are refused.
+    let out = merge(dir.path(), &[files[0].clone(), files[2].clone()], "x");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out)
+            .1
+            .contains("11 of 32 batches are missing (10–20)"),
+        "{}",
+        text(&out).1
+    );
+    ok(
+        dir.path(),
+        &[
+            &base[..],
+            &["--shard", "2/3", "--out", "janon", "--estimator", "janon"],
+        ]
+        .concat(),
+    );
+    let foreign = [
+        files[0].clone(),
+        shard_files(dir.path(), "janon")[0].clone(),
+        files[2].clone(),
+    ];
+    let out = merge(dir.path(), &foreign, "x");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("estimator"), "{}", text(&out).1);
 }
 
 /// The scripts of `evcarbon slurm`, run by bash as Slurm would run them (the

@@ -125,7 +125,8 @@ pub(super) struct RunArgs {
 /// Arguments of `evcarbon merge`.
 #[derive(Debug, clap::Args)]
 pub(super) struct MergeArgs {
-    /// Shard state files written by `run --shard K/M`.
+    /// Shard state files written by `run --shard K/M` (or all by
+    /// `sensitivity --shard K/M`).
     #[arg(required = true, value_name = "SHARD_FILES")]
     pub(super) shards: Vec<PathBuf>,
     /// The config the shards were computed from (default: the built-in default).
@@ -208,6 +209,11 @@ pub(super) struct SensitivityArgs {
     /// No progress output.
     #[arg(long)]
     pub(super) quiet: bool,
+    /// Compute only shard K of M (contiguous ranges of the design's 32 batches) and
+    /// write its state to <output folder>/sensitivity-shard-K-of-M.evshard, for
+    /// `evcarbon merge` (docs/cluster.md).
+    #[arg(long, value_name = "K/M")]
+    pub(super) shard: Option<String>,
 }
 
 /// Arguments of `evcarbon report`.

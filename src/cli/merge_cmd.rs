@@ -9,8 +9,12 @@ use super::args::MergeArgs;
 use super::error::CliError;
 use super::inputs::load_config;
 use super::run_cmd::headline_table;
+use super::sensitivity_cmd;
 use crate::config::BUILTIN_CONFIG;
-use crate::driver::{StopReason, merge, results};
+use crate::config::Config;
+use crate::driver::{
+    MergeError, StopReason, is_sensitivity_shard, merge, merge_sensitivity, results,
+};
 use crate::output::{self, RunInfo, Telemetry};
 
 pub(super) fn run(args: MergeArgs) -> Result<(), CliError> {
@@ -20,6 +24,11 @@ pub(super) fn run(args: MergeArgs) -> Result<(), CliError> {
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{BUILTIN_CONFIG} (built in)")));
+    if let Some(first) = args.shards.first()
+        && is_sensitivity_shard(first).map_err(MergeError::from)?
+    {
+        return merge_sensitivity_shards(&args, &mut config, &config_path);
+    }
     let merged = merge(&args.shards, &mut config, &config_path)?;
     let out_dir = args
         .out
@@ -53,5 +62,34 @@ pub(super) fn run(args: MergeArgs) -> Result<(), CliError> {
     let _ = std::io::stdout()
         .lock()
         .write_all(headline_table(&tables).as_bytes());
+    Ok(())
+}
+
+/// The shards of `sensitivity --shard K/M` merged into the analysis' files.
+fn merge_sensitivity_shards(
+    args: &MergeArgs,
+    config: &mut Config,
+    config_path: &std::path::Path,
+) -> Result<(), CliError> {
+    let results = merge_sensitivity(&args.shards, config, config_path, 1)?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(&config.run.name));
+    output::prepare_sensitivity_dir(&out_dir, args.force)?;
+    let files = output::write_sensitivity(&out_dir, &results)?;
+    if !args.quiet {
+        eprintln!(
+            "Sobol design of {} base draws from {} shards merged; wrote:",
+            results.settings.base_draws,
+            args.shards.len()
+        );
+        for f in files {
+            eprintln!("  {}", f.display());
+        }
+    }
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(sensitivity_cmd::headline_table(&results).as_bytes());
     Ok(())
 }

@@ -18,11 +18,11 @@ use super::args::RunArgs;
 use super::error::CliError;
 use super::inputs::{apply_settings, load_config, resolve_threads, shell_quote};
 use super::progress::Reporter;
-use super::shard_cmd::SHARDS_DIR;
+use super::shard_cmd::shard_and_folder;
 use crate::config::Config;
 use crate::driver::{
     CheckpointError, CheckpointPolicy, ConvergenceBlock, GivenDataError, Run, RunError,
-    RunIdentity, Shard, StopRule, Until, given_data, load_checkpoint,
+    RunIdentity, StopRule, Until, given_data, load_checkpoint,
 };
 use crate::output::{self, CHECKPOINT_FILE, DriverResults, RunResults};
 
@@ -43,12 +43,7 @@ pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
     let threads = resolve_threads(args.threads)?;
     let rule = stop_rule(&args, &config)?;
     if let Some(text) = &args.shard {
-        let shard = Shard::parse(text).map_err(CliError::Usage)?;
-        let out = args.out.clone().unwrap_or_else(|| {
-            PathBuf::from("results")
-                .join(&config.run.name)
-                .join(SHARDS_DIR)
-        });
+        let (shard, out) = shard_and_folder(text, args.out.as_deref(), &config)?;
         return super::shard_cmd::run_shard(
             &config, shard, rule, threads, &out, args.force, args.quiet,
         );

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use evcarbon_engine::stats::FirstOrderEstimator;
 
@@ -10,7 +10,11 @@ use super::args::SensitivityArgs;
 use super::error::CliError;
 use super::inputs::{load_config, parse_sampler, resolve_threads};
 use super::progress::Reporter;
-use crate::driver::{GroupBy, MIN_BASE_DRAWS, SensitivityJob, check_sampler, variate_groups};
+use super::shard_cmd::shard_and_folder;
+use crate::driver::{
+    GroupBy, MIN_BASE_DRAWS, SensitivityJob, Shard, check_sampler, sensitivity_shard_file,
+    variate_groups, write_sensitivity_shard,
+};
 use crate::output::{self, IndexRow, SensitivityResults};
 
 pub(super) fn run(args: SensitivityArgs) -> Result<(), CliError> {
@@ -35,6 +39,17 @@ pub(super) fn run(args: SensitivityArgs) -> Result<(), CliError> {
     // Fail on groups (and correlations that cross them) before touching the folder.
     let (_, groups) =
         variate_groups(&config, groups_by).map_err(crate::driver::SensitivityJobError::from)?;
+    let job = SensitivityJob {
+        config: &config,
+        groups_by,
+        base_draws: args.base_draws,
+        estimator,
+        threads,
+    };
+    if let Some(text) = &args.shard {
+        let (shard, out) = shard_and_folder(text, args.out.as_deref(), &config)?;
+        return run_shard(&job, shard, &out, args.force, args.quiet);
+    }
     let out_dir = args
         .out
         .clone()
@@ -50,13 +65,6 @@ pub(super) fn run(args: SensitivityArgs) -> Result<(), CliError> {
         );
     }
     let reporter = Reporter::new(args.quiet, args.base_draws, 0);
-    let job = SensitivityJob {
-        config: &config,
-        groups_by,
-        base_draws: args.base_draws,
-        estimator,
-        threads,
-    };
     let results = job.run(&|n| reporter.add(n));
     reporter.finish();
     let results = results?;
@@ -73,6 +81,44 @@ pub(super) fn run(args: SensitivityArgs) -> Result<(), CliError> {
     let _ = std::io::stdout()
         .lock()
         .write_all(headline_table(&results).as_bytes());
+    Ok(())
+}
+
+/// Computes shard `shard` of the design and writes its state into `out`.
+fn run_shard(
+    job: &SensitivityJob<'_>,
+    shard: Shard,
+    out: &Path,
+    force: bool,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let path = out.join(sensitivity_shard_file(shard));
+    if path.exists() && !force {
+        return Err(CliError::Usage(format!(
+            "{} already exists; pass --force to compute shard {shard} again, or choose another folder with --out",
+            path.display()
+        )));
+    }
+    std::fs::create_dir_all(out).map_err(|source| output::OutputError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let started = std::time::Instant::now();
+    let reporter = Reporter::new(quiet, job.base_draws, 0);
+    let state = job.run_shard(shard, &|n| reporter.add(n));
+    reporter.finish();
+    let state = state?;
+    write_sensitivity_shard(&path, &state)?;
+    if !quiet {
+        eprintln!(
+            "sensitivity shard {shard}: batches {}–{} of {} in {:.1} s; wrote {}",
+            state.batches.0,
+            state.batches.1.saturating_sub(1),
+            state.sums.len(),
+            started.elapsed().as_secs_f64(),
+            path.display()
+        );
+    }
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! `evcarbon run --shard K/M`: one shard of a run, saved for `evcarbon merge`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -15,6 +15,25 @@ use crate::output::OutputError;
 /// Folder of the shard states inside a results folder (the default of
 /// `run --shard` and `evcarbon slurm`).
 pub(super) const SHARDS_DIR: &str = "shards";
+
+/// `--shard K/M` and the folder its state goes to (`--out`, or
+/// `results/<run.name>/shards/`).
+pub(super) fn shard_and_folder(
+    text: &str,
+    out: Option<&Path>,
+    config: &Config,
+) -> Result<(Shard, PathBuf), CliError> {
+    let shard = Shard::parse(text).map_err(CliError::Usage)?;
+    let folder = out.map_or_else(
+        || {
+            PathBuf::from("results")
+                .join(&config.run.name)
+                .join(SHARDS_DIR)
+        },
+        Path::to_path_buf,
+    );
+    Ok((shard, folder))
+}
 
 /// Runs shard `shard` of `config`'s run and writes its state into `out`.
 pub(super) fn run_shard(

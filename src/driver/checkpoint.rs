@@ -286,11 +286,6 @@ pub fn write(
     accumulator: &Accumulator,
     shard: Option<Shard>,
 ) -> Result<(), CheckpointError> {
-    let io = |source| CheckpointError::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        source,
-    };
     let state = CheckpointRef {
         format: FORMAT,
         format_version: FORMAT_VERSION,
@@ -301,23 +296,34 @@ pub fn write(
         accumulator,
         shard,
     };
+    write_framed(path, &state)
+}
+
+/// Writes `payload` atomically to `path` in the checkpoint framing (magic,
+/// version, CBOR payload, its length and SHA-256), streamed through the hash.
+pub(super) fn write_framed(path: &Path, payload: &impl Serialize) -> Result<(), CheckpointError> {
+    let io = |source| CheckpointError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    };
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(CHECKPOINT_FILE);
-    // Streamed to the file through the hash: the state of the 285-city default is
-    // several MB, which would otherwise add to the run's peak memory.
+    // Streamed: the state of the 285-city default is tens of MB, which would
+    // otherwise add to the run's peak memory.
     write_file_atomically_with(dir, name, |w| {
         w.write_all(MAGIC)?;
         w.write_all(&FORMAT_VERSION.to_le_bytes())?;
-        let mut payload = Hashing {
+        let mut hashed = Hashing {
             inner: w,
             hasher: Sha256::new(),
             len: 0,
         };
-        ciborium::into_writer(&state, &mut payload).map_err(std::io::Error::other)?;
-        let (len, digest) = (payload.len, payload.hasher.finalize());
+        ciborium::into_writer(payload, &mut hashed).map_err(std::io::Error::other)?;
+        let (len, digest) = (hashed.len, hashed.hasher.finalize());
         w.write_all(&len.to_le_bytes())?;
         w.write_all(&digest)
     })
@@ -344,6 +350,42 @@ pub fn load(path: &Path, this_run: &RunIdentity) -> Result<Checkpoint, Checkpoin
 /// Reads a checkpoint or shard state and checks it against itself: format,
 /// version, and chunks that lie inside its run and hold the draws it records.
 pub fn read(path: &Path) -> Result<Checkpoint, CheckpointError> {
+    let corrupt = |reason: String| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let checkpoint: Checkpoint = read_framed(path)?;
+    if checkpoint.format != FORMAT || checkpoint.format_version != FORMAT_VERSION {
+        return Err(corrupt("its header and contents disagree".into()));
+    }
+    let plan = ChunkPlan {
+        draws: checkpoint.identity.stop_rule.max_draws(),
+    };
+    if checkpoint.done_chunks.end() > plan.n_chunks() {
+        return Err(corrupt("it lists chunks beyond the end of the run".into()));
+    }
+    let chunk_draws: u64 = checkpoint
+        .done_chunks
+        .ranges()
+        .iter()
+        .flat_map(|&(s, e)| s..e)
+        .map(|k| plan.chunk(k).1)
+        .sum();
+    if chunk_draws != checkpoint.draws_done || checkpoint.accumulator.draws() != chunk_draws {
+        return Err(corrupt(format!(
+            "its chunks hold {chunk_draws} draws but it records {} (accumulator: {})",
+            checkpoint.draws_done,
+            checkpoint.accumulator.draws()
+        )));
+    }
+    Ok(checkpoint)
+}
+
+/// Reads a file in the checkpoint framing and decodes its payload, checking the
+/// magic, the version, the length and the checksum.
+pub(super) fn read_framed<T: serde::de::DeserializeOwned>(
+    path: &Path,
+) -> Result<T, CheckpointError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -398,30 +440,5 @@ pub fn read(path: &Path) -> Result<Checkpoint, CheckpointError> {
             "its SHA-256 checksum does not match (damaged)".into(),
         ));
     }
-    let checkpoint: Checkpoint =
-        ciborium::from_reader(payload).map_err(|e| corrupt(format!("unreadable ({e})")))?;
-    if checkpoint.format != FORMAT || checkpoint.format_version != FORMAT_VERSION {
-        return Err(corrupt("its header and contents disagree".into()));
-    }
-    let plan = ChunkPlan {
-        draws: checkpoint.identity.stop_rule.max_draws(),
-    };
-    if checkpoint.done_chunks.end() > plan.n_chunks() {
-        return Err(corrupt("it lists chunks beyond the end of the run".into()));
-    }
-    let chunk_draws: u64 = checkpoint
-        .done_chunks
-        .ranges()
-        .iter()
-        .flat_map(|&(s, e)| s..e)
-        .map(|k| plan.chunk(k).1)
-        .sum();
-    if chunk_draws != checkpoint.draws_done || checkpoint.accumulator.draws() != chunk_draws {
-        return Err(corrupt(format!(
-            "its chunks hold {chunk_draws} draws but it records {} (accumulator: {})",
-            checkpoint.draws_done,
-            checkpoint.accumulator.draws()
-        )));
-    }
-    Ok(checkpoint)
+    ciborium::from_reader(payload).map_err(|e| corrupt(format!("unreadable ({e})")))
 }

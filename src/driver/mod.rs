@@ -10,6 +10,7 @@ mod convergence;
 mod given_data;
 mod run;
 mod sensitivity;
+mod sensitivity_shard;
 mod shard;
 mod shard_id;
 mod stop;
@@ -26,6 +27,10 @@ pub use run::{CheckpointPolicy, Outcome, Run, RunError, sampler_run};
 pub use sensitivity::{
     GroupBy, GroupError, MIN_BASE_DRAWS, NATIONAL_GROUP, SensitivityJob, SensitivityJobError,
     check_sampler, group_variates, output_labels, variate_groups,
+};
+pub use sensitivity_shard::{
+    SENSITIVITY_SHARD_FORMAT, SensitivityIdentity, SensitivityShardState, is_sensitivity_shard,
+    merge_sensitivity, sensitivity_shard_file, write_sensitivity_shard,
 };
 pub use shard::{MergeError, Merged, apply_identity, merge};
 pub use shard_id::{SHARD_EXTENSION, Shard};

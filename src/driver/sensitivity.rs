@@ -287,25 +287,11 @@ pub enum SensitivityJobError {
 impl SensitivityJob<'_> {
     /// Runs the design; `on_round` sees the base draws done after every round.
     pub fn run(&self, on_round: &dyn Fn(u64)) -> Result<SensitivityResults, SensitivityJobError> {
-        let config = self.config;
-        let (groups, infos) = variate_groups(config, self.groups_by)?;
         let started = Instant::now();
-        let base = BaseDrawPlan {
-            base_draws: self.base_draws,
-        };
+        let (groups, infos) = variate_groups(self.config, self.groups_by)?;
         let mut convergence = Vec::new();
         let mut done = 0;
-        let sums = ModelSensitivity {
-            model: &config.model,
-            plan: &config.plan,
-            groups: &groups,
-            seed: config.run.seed,
-            sampler: config.run.sampler,
-            base,
-            estimator: self.estimator,
-            threads: self.threads,
-        }
-        .run(&mut |sums| {
+        let sums = self.design(&groups, None, &mut |sums| {
             let n = sums.base_draws();
             on_round(n - done);
             done = n;
@@ -315,33 +301,73 @@ impl SensitivityJob<'_> {
         })?;
         let indices = index_rows(&sums, groups.len());
         convergence.extend(indices.iter().cloned());
-        let wall_seconds = started.elapsed().as_secs_f64();
-        let evaluations = self.base_draws * (groups.len() as u64 + 2);
+        Ok(self.results(indices, convergence, infos, started.elapsed().as_secs_f64()))
+    }
+
+    /// The sums of the design's batches `only` (all with `None`); `after_round`
+    /// sees the sums after every round.
+    pub(super) fn design(
+        &self,
+        groups: &VariateGroups,
+        only: Option<(usize, usize)>,
+        after_round: &mut dyn FnMut(&IndexSums),
+    ) -> Result<IndexSums, SensitivityJobError> {
+        let config = self.config;
+        Ok(ModelSensitivity {
+            model: &config.model,
+            plan: &config.plan,
+            groups,
+            seed: config.run.seed,
+            sampler: config.run.sampler,
+            base: self.plan(),
+            estimator: self.estimator,
+            threads: self.threads,
+            batches: only,
+        }
+        .run(after_round)?)
+    }
+
+    /// The layout of the design.
+    pub(super) fn plan(&self) -> BaseDrawPlan {
+        BaseDrawPlan {
+            base_draws: self.base_draws,
+        }
+    }
+
+    /// The results of the analysis from its index rows.
+    pub(super) fn results(
+        &self,
+        indices: Vec<IndexRow>,
+        convergence: Vec<IndexRow>,
+        infos: Vec<GroupInfo>,
+        wall_seconds: f64,
+    ) -> SensitivityResults {
+        let evaluations = self.base_draws * (infos.len() as u64 + 2);
         let settings = SensitivitySettings {
             groups_by: self.groups_by.name(),
             estimator: self.estimator.name(),
             base_draws: self.base_draws,
             evaluations,
-            batches: base.batches(),
+            batches: self.plan().batches(),
         };
-        Ok(SensitivityResults {
-            provenance: provenance(config, &settings),
+        SensitivityResults {
+            provenance: provenance(self.config, &settings),
             telemetry: Telemetry {
                 threads: self.threads,
                 wall_seconds,
                 draws_per_second: evaluations as f64 / wall_seconds.max(1e-9),
             },
             settings,
-            outputs: output_labels(config),
+            outputs: output_labels(self.config),
             groups: infos,
             indices,
             convergence,
-        })
+        }
     }
 }
 
 /// The rows of every output that varies, with their intervals.
-fn index_rows(sums: &IndexSums, groups: usize) -> Vec<IndexRow> {
+pub(super) fn index_rows(sums: &IndexSums, groups: usize) -> Vec<IndexRow> {
     let base_draws = sums.base_draws();
     let bounds = |e: evcarbon_engine::stats::IndexEstimate| Some((e.value, e.lo95?, e.hi95?));
     sums.indices()

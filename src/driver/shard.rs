@@ -12,7 +12,6 @@ use evcarbon_engine::sampling::{ChunkPlan, ChunkSet};
 
 use super::checkpoint::{self, Checkpoint, CheckpointError, RunIdentity};
 use super::shard_id::{SHARD_EXTENSION, Shard};
-use super::stop::StopRule;
 use crate::config::Config;
 
 /// Why a set of shard states cannot be merged.
@@ -44,9 +43,11 @@ pub enum MergeError {
         /// How to fix it, where known.
         hint: &'static str,
     },
-    /// Two files hold the same chunks.
-    #[error("{} and {} both hold chunks {}–{} (shards {a_shard} and {b_shard}): each chunk must be merged exactly once; leave one of them out", a.display(), b.display(), first, last)]
+    /// Two files hold the same chunks (or batches).
+    #[error("{} and {} both hold {unit} {}–{} (shards {a_shard} and {b_shard}): each must be merged exactly once; leave one of them out", a.display(), b.display(), first, last)]
     Duplicate {
+        /// `chunks` (of a run) or `batches` (of a Sobol design).
+        unit: &'static str,
         /// One file.
         a: PathBuf,
         /// Its shard.
@@ -60,14 +61,16 @@ pub enum MergeError {
         /// Last shared chunk.
         last: u64,
     },
-    /// Chunks that no file holds.
+    /// Chunks (or batches) that no file holds.
     #[error(
-        "the shards do not cover the run: {} of {n_chunks} chunks are missing ({}){}; run the missing shards and merge again",
+        "the shards do not cover the run: {} of {n_chunks} {unit} are missing ({}){}; run the missing shards and merge again",
         missing_chunks,
         ranges,
         missing_shards
     )]
     Missing {
+        /// `chunks` (of a run) or `batches` (of a Sobol design).
+        unit: &'static str,
         /// Chunks of the run.
         n_chunks: u64,
         /// Chunks missing.
@@ -126,17 +129,10 @@ pub fn merge(
     let Some((first_path, _, first)) = shards.first() else {
         return Err(MergeError::NoShards);
     };
-    for (path, _, state) in &shards[1..] {
-        let differences = first.identity.differences(&state.identity);
-        if !differences.is_empty() {
-            return Err(MergeError::Foreign {
-                path: path.clone(),
-                reference: first_path.clone(),
-                differences,
-                hint: "",
-            });
-        }
-    }
+    let identities: Vec<(&Path, &RunIdentity)> = (shards.iter())
+        .map(|(p, _, s)| (p.as_path(), &s.identity))
+        .collect();
+    same_run(&identities, RunIdentity::differences)?;
     let identity = first.identity.clone();
     apply_identity(config, &identity).map_err(|reason| {
         MergeError::Read(CheckpointError::Corrupt {
@@ -153,7 +149,14 @@ pub fn merge(
             hint: "; pass the config and data the shards were computed from with --config",
         });
     }
-    check_cover(&shards, &identity.stop_rule)?;
+    let n_chunks = ChunkPlan {
+        draws: identity.stop_rule.max_draws(),
+    }
+    .n_chunks();
+    let parts: Vec<(PathBuf, Shard, ChunkSet)> = (shards.iter())
+        .map(|(p, s, state)| (p.clone(), *s, state.done_chunks.clone()))
+        .collect();
+    check_cover(&parts, n_chunks, "chunks")?;
     shards.sort_by_key(|(_, shard, _)| shard.index);
     let mut files = Vec::new();
     let mut merged: Option<Checkpoint> = None;
@@ -171,12 +174,40 @@ pub fn merge(
     Ok(Merged { state, files })
 }
 
-/// Every chunk of the run in exactly one shard.
-fn check_cover(shards: &[(PathBuf, Shard, Checkpoint)], rule: &StopRule) -> Result<(), MergeError> {
+/// Every file's identity equal to the first's (`differences` lists what differs).
+pub(super) fn same_run<I>(
+    files: &[(&Path, &I)],
+    differences: impl Fn(&I, &I) -> Vec<String>,
+) -> Result<(), MergeError> {
+    let Some(&(first_path, first)) = files.first() else {
+        return Err(MergeError::NoShards);
+    };
+    for &(path, identity) in &files[1..] {
+        let differences = differences(first, identity);
+        if !differences.is_empty() {
+            return Err(MergeError::Foreign {
+                path: path.to_path_buf(),
+                reference: first_path.to_path_buf(),
+                differences,
+                hint: "",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Every one of `n` units (chunks of a run, batches of a design) in exactly one
+/// shard.
+pub(super) fn check_cover(
+    shards: &[(PathBuf, Shard, ChunkSet)],
+    n: u64,
+    unit: &'static str,
+) -> Result<(), MergeError> {
     for (i, (a, a_shard, sa)) in shards.iter().enumerate() {
         for (b, b_shard, sb) in &shards[i + 1..] {
-            if let Some((first, last)) = overlap(&sa.done_chunks, &sb.done_chunks) {
+            if let Some((first, last)) = overlap(sa, sb) {
                 return Err(MergeError::Duplicate {
+                    unit,
                     a: a.clone(),
                     a_shard: *a_shard,
                     b: b.clone(),
@@ -187,15 +218,11 @@ fn check_cover(shards: &[(PathBuf, Shard, Checkpoint)], rule: &StopRule) -> Resu
             }
         }
     }
-    let n_chunks = ChunkPlan {
-        draws: rule.max_draws(),
-    }
-    .n_chunks();
     let mut all = ChunkSet::new();
     for (_, _, s) in shards {
-        all.union(&s.done_chunks);
+        all.union(s);
     }
-    let missing = all.missing(0, n_chunks);
+    let missing = all.missing(0, n);
     if missing.is_empty() {
         return Ok(());
     }
@@ -210,9 +237,9 @@ fn check_cover(shards: &[(PathBuf, Shard, Checkpoint)], rule: &StopRule) -> Resu
         .iter()
         .map(|&(a, b)| {
             if a == b {
-                format!("chunk {a}")
+                format!("{a}")
             } else {
-                format!("chunks {a}–{b}")
+                format!("{a}–{b}")
             }
         })
         .collect();
@@ -233,7 +260,8 @@ fn check_cover(shards: &[(PathBuf, Shard, Checkpoint)], rule: &StopRule) -> Resu
         String::new()
     };
     Err(MergeError::Missing {
-        n_chunks,
+        unit,
+        n_chunks: n,
         missing_chunks: missing.len() as u64,
         ranges: text.join(", "),
         missing_shards,

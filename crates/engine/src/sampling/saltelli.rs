@@ -164,7 +164,9 @@ impl BaseDrawPlan {
 
 /// Runs the A/B/AB_g design of `dims` variates: `correlate` is applied to each A and
 /// B row, `make_eval` gives each task a function that evaluates a row of uniforms
-/// into `outputs` values. After every round `after_round` sees the sums so far.
+/// into `outputs` values. With `only_batches = Some((lo, hi))` only batches
+/// `lo..hi` are computed (a shard: each batch's sums are those of the whole design,
+/// and the others stay empty). After every round `after_round` sees the sums so far.
 ///
 /// Generic over the function so that the estimators can be checked on test
 /// functions with known indices (Ishigami) by the very code the model runs through.
@@ -180,6 +182,7 @@ pub fn run_design<E, F>(
     threads: usize,
     correlate: &(dyn Fn(&mut [f64]) + Sync),
     make_eval: &(dyn Fn() -> F + Sync),
+    only_batches: Option<(usize, usize)>,
     after_round: &mut dyn FnMut(&IndexSums),
 ) -> Result<IndexSums, SensitivityError>
 where
@@ -209,7 +212,8 @@ where
                 .enumerate()
                 .map(|(b, batch)| {
                     let k = first_chunk + b as u64;
-                    if k >= plan.n_chunks() {
+                    let skipped = only_batches.is_some_and(|(lo, hi)| b < lo || b >= hi);
+                    if k >= plan.n_chunks() || skipped {
                         return Ok(());
                     }
                     let first = k * chunk_len;
@@ -317,6 +321,8 @@ pub struct ModelSensitivity<'m> {
     pub estimator: FirstOrderEstimator,
     /// Worker threads.
     pub threads: usize,
+    /// Compute only these batches (a shard; None: all).
+    pub batches: Option<(usize, usize)>,
 }
 
 impl ModelSensitivity<'_> {
@@ -350,6 +356,7 @@ impl ModelSensitivity<'_> {
             self.threads,
             &|u: &mut [f64]| plan.correlate_uniforms(u),
             &make_eval,
+            self.batches,
             after_round,
         )
     }
@@ -390,6 +397,7 @@ mod tests {
             2,
             &|_: &mut [f64]| {},
             &|| ishigami,
+            None,
             &mut |_| rounds += 1,
         )
         .unwrap();
@@ -481,11 +489,42 @@ mod tests {
                 threads,
                 &|_: &mut [f64]| {},
                 &|| ishigami,
+                None,
                 &mut |_| {},
             )
             .unwrap()
         };
         assert_eq!(run(1), run(3));
+    }
+
+    /// Batches computed in shards and put together are the whole design's sums.
+    #[test]
+    fn shards_of_batches_reassemble_the_design() {
+        let groups = VariateGroups::new(vec![("a".into(), vec![0, 2]), ("b".into(), vec![1])], 3);
+        let run = |only| {
+            run_design(
+                SamplerKind::Sobol,
+                7,
+                3,
+                BaseDrawPlan { base_draws: 9_000 },
+                &groups,
+                FirstOrderEstimator::Saltelli,
+                &[0.0],
+                2,
+                &|_: &mut [f64]| {},
+                &|| ishigami,
+                only,
+                &mut |_| {},
+            )
+            .unwrap()
+        };
+        let whole = run(None);
+        let mut parts = run(Some((0, 5)));
+        for range in [(5, 20), (20, 32)] {
+            parts.take_batches(&run(Some(range)), range).unwrap();
+        }
+        assert_eq!(parts, whole);
+        assert!(run(Some((0, 5))).take_batches(&whole, (30, 40)).is_err());
     }
 
     #[test]
@@ -502,6 +541,7 @@ mod tests {
             1,
             &|_: &mut [f64]| {},
             &|| ishigami,
+            None,
             &mut |_| {},
         )
         .unwrap_err();

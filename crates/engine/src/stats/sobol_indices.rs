@@ -26,7 +26,7 @@
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// The first-order estimator reported as `s1`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FirstOrderEstimator {
     /// Saltelli et al. (2010), `f(B)(f(AB_g) − f(A))`.
     Saltelli,
@@ -62,7 +62,7 @@ const OUTPUT_SUMS: usize = 4;
 /// Layout: `OUTPUT_SUMS` runs of `outputs` values, then for each group its
 /// `group_sums` runs of `outputs` values, so that the loops over outputs read and
 /// write contiguous memory.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IndexBatch {
     outputs: usize,
     groups: usize,
@@ -210,7 +210,7 @@ pub struct GroupIndices {
 
 /// The batches of a sensitivity run: the state that is merged, checkpointed and
 /// read out.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IndexSums {
     batches: Vec<IndexBatch>,
 }
@@ -231,6 +231,38 @@ impl IndexSums {
     /// The batches, in order.
     pub fn batches_mut(&mut self) -> &mut [IndexBatch] {
         &mut self.batches
+    }
+
+    /// Number of batches.
+    pub fn len(&self) -> usize {
+        self.batches.len()
+    }
+
+    /// True without batches.
+    pub fn is_empty(&self) -> bool {
+        self.batches.is_empty()
+    }
+
+    /// Replaces batches `lo..hi` by `other`'s (the batches a shard computed); fails
+    /// when the range or the sums' shapes do not match.
+    pub fn take_batches(
+        &mut self,
+        other: &IndexSums,
+        (lo, hi): (usize, usize),
+    ) -> Result<(), String> {
+        if lo > hi || hi > self.batches.len() || other.batches.len() != self.batches.len() {
+            return Err(format!(
+                "batches {lo}..{hi} do not fit sums of {} and {} batches",
+                self.batches.len(),
+                other.batches.len()
+            ));
+        }
+        let shape = |b: &IndexBatch| (b.outputs, b.groups, b.estimator, b.sums.len());
+        if (self.batches.iter().zip(&other.batches)).any(|(a, b)| shape(a) != shape(b)) {
+            return Err("the sums are of different outputs, groups or estimators".into());
+        }
+        self.batches[lo..hi].clone_from_slice(&other.batches[lo..hi]);
+        Ok(())
     }
 
     /// Base draws added over every batch.
