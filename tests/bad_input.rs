@@ -769,3 +769,152 @@ fn finite_inputs_whose_outputs_overflow_stop_the_run_with_status_2() {
     );
     assert!(!dir.path().join("o").join("manifest.json").exists());
 }
+
+#[test]
+fn a_missing_config_is_named_once_with_what_would_work() {
+    let dir = example_copy();
+    let out = evcarbon(dir.path(), &["run", "nothere.toml"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("nothere.toml") && stderr.contains("evcarbon init"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("No such file").count(),
+        1,
+        "said once: {stderr}"
+    );
+    assert!(!stderr.contains("caused by"), "{stderr}");
+}
+
+#[test]
+fn draws_are_read_as_the_config_writes_them_and_few_draws_warn() {
+    let dir = example_copy();
+    for (draws, out) in [("2e3", "a"), ("2_000", "b")] {
+        let run = evcarbon(
+            dir.path(),
+            &[
+                "run",
+                "example.toml",
+                "--draws",
+                draws,
+                "--out",
+                out,
+                "--quiet",
+            ],
+        );
+        assert!(run.status.success(), "{draws}: {}", text(&run).1);
+    }
+    let a = std::fs::read(dir.path().join("a/headline_intervals.parquet")).unwrap();
+    assert!(a == std::fs::read(dir.path().join("b/headline_intervals.parquet")).unwrap());
+    let few = evcarbon(
+        dir.path(),
+        &["run", "example.toml", "--draws", "50", "--out", "c"],
+    );
+    assert!(few.status.success());
+    assert!(
+        text(&few).1.contains("warning: 50 draws are too few"),
+        "{}",
+        text(&few).1
+    );
+    let stderr = text(&evcarbon(
+        dir.path(),
+        &["run", "example.toml", "--draws", "2.5"],
+    ))
+    .1;
+    assert!(stderr.contains("not a whole number of draws"), "{stderr}");
+}
+
+/// `evcarbon validate` on the example after `edits` (file, from, to): its stderr,
+/// after checking exit status 2.
+fn validate_after(edits: &[(&str, &str, &str)]) -> String {
+    let dir = example_copy();
+    for (file, from, to) in edits {
+        edit(dir.path(), file, from, to);
+    }
+    let out = evcarbon(dir.path(), &["validate", "example.toml"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
+#[test]
+fn one_problem_does_not_hide_another_and_typos_get_a_suggestion() {
+    // A column typo no longer hides a scenario's unknown province, which names the
+    // valid ones and the nearest.
+    let stderr = validate_after(&[
+        (
+            "example.toml",
+            "mean = { column = \"consumption_twh\" }",
+            "mean = { column = \"consumptin_twh\" }",
+        ),
+        (
+            "example.toml",
+            "provinces = [\"North\"]",
+            "provinces = [\"Nort\"]",
+        ),
+    ]);
+    for expect in [
+        "2 problems",
+        "column `consumptin_twh`",
+        "did you mean `consumption_twh`?",
+        "`Nort` is not in the data; did you mean `North`?; valid: Coast, North, West",
+    ] {
+        assert!(stderr.contains(expect), "{expect}: {stderr}");
+    }
+    // A province typo in cities.csv no longer hides a non-numeric cell.
+    let stderr = validate_after(&[
+        ("example/cities.csv", ",Coast,tier1,", ",Coastt,tier1,"),
+        ("example/cities.csv", ",300000,", ",lots,"),
+    ]);
+    for expect in ["did you mean `Coast`?", "`lots` is not a finite number"] {
+        assert!(stderr.contains(expect), "{expect}: {stderr}");
+    }
+    // A misspelt key names the nearest valid one.
+    let stderr = validate_after(&[("example.toml", "seed = 20261128", "sed = 20261128")]);
+    assert!(
+        stderr.contains("unknown key `sed`; did you mean `seed`?"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_toml_value_is_reported_once_at_its_line() {
+    for (from, to, expect) in [
+        (
+            "cv = 0.03",
+            "cv = \"0.03\"",
+            "expected a number, got a string",
+        ),
+        (
+            "shape = 64",
+            "shape = -1",
+            "(in every row of example/cities.csv)",
+        ),
+    ] {
+        let stderr = validate_after(&[("example.toml", from, to)]);
+        assert!(stderr.contains("1 problem found"), "{to}: {stderr}");
+        assert!(stderr.contains("example.toml:"), "{to}: {stderr}");
+        assert!(stderr.contains(expect), "{to}: {stderr}");
+    }
+}
+
+#[test]
+fn cities_consuming_more_than_their_province_are_warned_about() {
+    let dir = example_copy();
+    edit(
+        dir.path(),
+        "example/cities.csv",
+        "C01,Metro,Coast,tier1,120,",
+        "C01,Metro,Coast,tier1,400,",
+    );
+    let out = evcarbon(dir.path(), &["validate", "example.toml"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "a warning, not an error: {stderr}");
+    assert!(stdout.contains("OK"), "{stdout}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("province `Coast`: its cities consume 510"),
+        "{stderr}"
+    );
+}

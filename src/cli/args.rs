@@ -47,11 +47,29 @@ pub(super) enum Command {
     },
 }
 
+/// A count as the config writes it: digits with optional `_` separators
+/// (`1_000_000`), or a whole number in scientific notation (`1e6`, `2.5e5`).
+pub(super) fn parse_count(text: &str) -> Result<u64, String> {
+    let bad =
+        || format!("`{text}` is not a whole number of draws (e.g. 1000000, 1_000_000 or 1e6)");
+    let plain = text.replace('_', "");
+    if !plain.is_empty() && plain.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('_') {
+        return plain.parse().map_err(|_| bad());
+    }
+    if text.contains(['e', 'E']) {
+        let x: f64 = text.parse().map_err(|_| bad())?;
+        if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x <= 2f64.powi(53) {
+            return Ok(x as u64);
+        }
+    }
+    Err(bad())
+}
+
 /// The run settings the command line can override.
 #[derive(Debug, clap::Args)]
 pub(super) struct SettingsArgs {
-    /// Number of draws (overrides run.draws).
-    #[arg(long, value_name = "N")]
+    /// Number of draws (overrides run.draws); `1_000_000` and `1e6` are read too.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub(super) draws: Option<u64>,
     /// Seed (overrides run.seed).
     #[arg(long, value_name = "S")]
@@ -88,11 +106,11 @@ pub(super) struct RunArgs {
     pub(super) until: Option<f64>,
     /// With --until: stop at N draws even if the precision is not reached
     /// (default: 100 × the minimum).
-    #[arg(long, value_name = "N", requires = "until")]
+    #[arg(long, value_name = "N", requires = "until", value_parser = parse_count)]
     pub(super) max_draws: Option<u64>,
     /// With --until: draws per block, i.e. how often the precision is checked
     /// (a multiple of 1024).
-    #[arg(long, value_name = "N", requires = "until", default_value_t = DEFAULT_BLOCK_DRAWS)]
+    #[arg(long, value_name = "N", requires = "until", default_value_t = DEFAULT_BLOCK_DRAWS, value_parser = parse_count)]
     pub(super) check_every: u64,
     /// Seconds between checkpoints of the run's state (0: only on interrupt).
     #[arg(long, value_name = "S", default_value_t = 60)]
@@ -181,7 +199,7 @@ pub(super) struct SensitivityArgs {
     pub(super) config: Option<PathBuf>,
     /// Base draws N (at least 64; powers of two suit the Sobol design). The model
     /// is evaluated N × (groups + 2) times.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub(super) base_draws: u64,
     /// How inputs are grouped: one group per parameter, per province (plus
     /// `national` for variates all entities share), or the config's
@@ -224,4 +242,26 @@ pub(super) struct ReportArgs {
     /// Folder for report.html and the figures (default: RESULTS_DIR/report/).
     #[arg(long, value_name = "DIR")]
     pub(super) out: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_count;
+
+    #[test]
+    fn counts_are_read_as_the_config_writes_them() {
+        for (text, n) in [
+            ("1000", 1000),
+            ("1_000_000", 1_000_000),
+            ("1e6", 1_000_000),
+            ("2.5E5", 250_000),
+            ("0", 0),
+        ] {
+            assert_eq!(parse_count(text), Ok(n), "{text}");
+        }
+        for bad in ["", "_1", "1.5", "1.5e0", "-3", "1e400", "ten", "1e-3"] {
+            let err = parse_count(bad).unwrap_err();
+            assert!(err.contains("1_000_000"), "{bad}: {err}");
+        }
+    }
 }

@@ -10,10 +10,14 @@ use crate::config::{self, Config, ConfigError};
 
 /// Loads the given config, or the built-in default.
 pub(super) fn load_config(path: Option<&PathBuf>) -> Result<Config, ConfigError> {
-    match path {
+    let config = match path {
         Some(p) => config::load(p),
         None => config::load_builtin(),
+    }?;
+    for w in &config.warnings {
+        eprintln!("warning: {}: {w}", config.file.path);
     }
+    Ok(config)
 }
 
 pub(super) fn parse_sampler(name: &str) -> Result<SamplerKind, CliError> {

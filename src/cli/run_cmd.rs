@@ -26,12 +26,22 @@ use crate::driver::{
 };
 use crate::output::{self, CHECKPOINT_FILE, DriverResults, RunResults};
 
+/// Below this many draws a run warns that its interval bounds rest on few draws.
+const MIN_USEFUL_DRAWS: u64 = 1000;
+
 /// Set by SIGINT/SIGTERM: workers finish their chunks, a checkpoint is written.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 pub(super) fn run(args: RunArgs) -> Result<(), CliError> {
     let mut config = load_config(args.config.as_ref())?;
     apply_settings(&mut config, &args.settings)?;
+    if config.run.draws < MIN_USEFUL_DRAWS && !args.quiet {
+        eprintln!(
+            "warning: {} draws are too few for the tails: a 95 % bound rests on about {} draws beyond it; use at least {MIN_USEFUL_DRAWS} (bounds_mcse in the tables says how uncertain each bound is)",
+            config.run.draws,
+            (config.run.draws as f64 * 0.025).floor()
+        );
+    }
     // Fail before sampling (and before touching the output folder) on a design
     // this build cannot run.
     Design::new(

@@ -168,8 +168,9 @@ pub(super) fn build_network(
                 Some(t.line(row)),
                 format!("{}, column `province`", t.row_name(row)),
                 format!(
-                    "province `{province}` is not in {} (it has: {}…)",
+                    "province `{province}` is not in {}{} (it has: {}…)",
                     data.provinces.src.display,
+                    super::suggest::did_you_mean(province, provinces.iter().map(|p| p.id.as_str())),
                     known()
                 ),
             );

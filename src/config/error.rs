@@ -10,13 +10,14 @@ use super::diagnostics::Diagnostics;
 pub enum ConfigError {
     /// The config file itself cannot be read.
     #[error(
-        "cannot read config `{path}`: {source}; check the path (the default is {BUILTIN_CONFIG})"
+        "cannot read config `{}`: {reason}; check the path, or give no config to run the built-in default ({BUILTIN_CONFIG}, which `evcarbon init DIR` writes out)",
+        path.display()
     )]
     Read {
         /// Path as given.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, not repeated as a cause).
+        reason: std::io::Error,
     },
     /// The config or its tables are invalid.
     #[error("invalid configuration: {0}")]

@@ -18,9 +18,9 @@ use super::{correlations, params, scenarios, sensitivity};
 
 /// Loads and validates a config file from disk; data paths are relative to it.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = std::fs::read_to_string(path).map_err(|reason| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        reason,
     })?;
     let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
     load_from(path.display().to_string(), &text, &|rel| {
@@ -99,16 +99,26 @@ pub fn load_from(
         .and_then(|d| build_network(&src, &mut diags, d, &tiers));
     let resolved = match (&network, &data) {
         (Some(n), Some(d)) => params::resolve(&src, &mut diags, raw_params, n, d),
+        (None, Some(d)) => {
+            params::check_columns(&mut diags, &raw_params, d);
+            None
+        }
         _ => None,
     };
+    let ready = run.is_some() && ice_basis.is_some() && resolved.is_some() && diags.is_empty();
+    if !ready {
+        // Still check the scenarios' names and values against the tables, so that a
+        // typo there is not hidden behind one elsewhere.
+        if let (Some(network), Some(data)) = (&network, &data) {
+            scenarios::read(&src, &mut diags, &root, network, data, None);
+        }
+        return Err(ConfigError::Invalid(diags));
+    }
     let (Some(run), Some(ice_basis), Some(data), Some(network), Some(resolved)) =
         (run, ice_basis, data, network, resolved)
     else {
         return Err(ConfigError::Invalid(diags));
     };
-    if !diags.is_empty() {
-        return Err(ConfigError::Invalid(diags));
-    }
     let params_given = resolved.given;
     let network = network.with_own_intensities(resolved.own);
     let mut plan = SamplingPlan::new(&network, resolved.entries);
@@ -119,7 +129,14 @@ pub fn load_from(
         }
     }
     correlations::install(&src, &mut diags, &raw_correlations, &mut plan, &network);
-    let scenarios = scenarios::read(&src, &mut diags, &root, &network, &data, &plan, ice_basis);
+    let scenarios = scenarios::read(
+        &src,
+        &mut diags,
+        &root,
+        &network,
+        &data,
+        Some((&plan, ice_basis)),
+    );
     if !diags.is_empty() {
         return Err(ConfigError::Invalid(diags));
     }
@@ -133,7 +150,9 @@ pub fn load_from(
             (!name.is_empty()).then(|| name.to_string())
         })
         .collect();
+    let warnings = super::checks::warnings(&network, &plan);
     Ok(Config {
+        warnings,
         city_en,
         params_given,
         file: InputFile {

@@ -4,6 +4,7 @@
 
 mod accounting;
 mod builtin;
+mod checks;
 mod correlations;
 mod data;
 mod diagnostics;
@@ -13,6 +14,7 @@ mod params;
 mod scenarios;
 mod sensitivity;
 mod settings;
+mod suggest;
 mod tables;
 mod toml_read;
 

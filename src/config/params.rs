@@ -255,6 +255,7 @@ pub(super) fn read_dist(
     s.reject_unknown(src, diags, &allowed);
 
     let mut args = Vec::new();
+    let mut unreadable = false;
     for &key in family.keys() {
         let Some(v) = s.get(key) else { continue };
         let place = s.key_path(key);
@@ -262,9 +263,14 @@ pub(super) fn read_dist(
             DeValue::Table(t) => column_ref(src, diags, &place, t, v.span().start),
             _ => number(src, diags, &place, v).map(Arg::Number),
         };
-        if let Some(arg) = arg {
-            args.push((key, arg));
+        match arg {
+            Some(arg) => args.push((key, arg)),
+            None => unreadable = true,
         }
+    }
+    // Reported at its TOML line; resolving without it would report once per row.
+    if unreadable {
+        return None;
     }
     let present: Vec<&str> = family
         .keys()
@@ -420,6 +426,26 @@ pub(super) fn resolve(
     })
 }
 
+/// Parses every column the parameters read, reporting each cell that is not a
+/// number: for when the network cannot be built (a bad id in the same table, say),
+/// so that those cells are not hidden behind it.
+pub(super) fn check_columns(diags: &mut Diagnostics, raw: &RawParams, data: &DataTables) {
+    let mut cache = NumericCache::default();
+    for r in &raw.params {
+        let sparse = r.param.fallback() == Fallback::ProvinceIntensity;
+        for (_, arg) in &r.dist.args {
+            let (Arg::Column(col, _), (key, Some(table))) =
+                (arg, table_for(data, r.param.entity()))
+            else {
+                continue;
+            };
+            if table.has_column(col) {
+                let _ = cache.get(key, table, col, sparse, diags);
+            }
+        }
+    }
+}
+
 fn table_for(data: &DataTables, entity: Entity) -> (usize, Option<&Table>) {
     match entity {
         Entity::Province => (0, Some(&data.provinces)),
@@ -522,8 +548,12 @@ pub(super) fn resolve_dists(
                         *at,
                         format!("{place}.{key}"),
                         format!(
-                            "column `{col}` is not in {} (it has: {})",
+                            "column `{col}` is not in {}{} (it has: {})",
                             t.src.display,
+                            super::suggest::did_you_mean(
+                                col,
+                                t.headers().iter().map(String::as_str)
+                            ),
                             t.headers().join(", ")
                         ),
                     );
@@ -609,6 +639,16 @@ fn report_entity_errors(
     uses_columns: bool,
 ) {
     const SHOWN: usize = 10;
+    // The same problem in every row comes from the TOML (a `shape = -1` beside a
+    // column argument, say): said once, at its line.
+    let everywhere = table.filter(|t| {
+        t.len() > 1 && errors.len() == t.len() && errors.iter().all(|(_, m)| *m == errors[0].1)
+    });
+    if let (Some(t), Some((_, msg))) = (everywhere, errors.first()) {
+        let message = format!("{msg} (in every row of {})", t.src.display);
+        diags.at_offset(src, offset, place, message);
+        return;
+    }
     match table {
         Some(t) if uses_columns => {
             for (e, msg) in errors.iter().take(SHOWN) {

@@ -40,8 +40,7 @@ pub(super) fn read(
     root: &Section<'_, '_>,
     network: &Network,
     data: &DataTables,
-    baseline: &SamplingPlan,
-    ice_basis: IceBasis,
+    baseline: Option<(&SamplingPlan, IceBasis)>,
 ) -> Vec<Scenario> {
     let Some(scenarios) = root.table(src, diags, "scenarios") else {
         return Vec::new();
@@ -99,6 +98,11 @@ pub(super) fn read(
             );
             continue;
         }
+        // Without a baseline (other parts of the config are invalid) the scenario's
+        // names and values have been checked; there is nothing to build.
+        let Some((baseline, ice_basis)) = baseline else {
+            continue;
+        };
         // Other accounting is evaluated with a model of its own.
         let model = accounting
             .filter(|&basis| basis != ice_basis)
@@ -324,20 +328,33 @@ fn select_entities(
             return None;
         }
     }
+    let ids = |entity: Entity| -> Vec<String> {
+        (0..network.count(entity))
+            .map(|e| entity_id(network, entity, e))
+            .collect()
+    };
+    let (province_ids, city_ids, link_ids) =
+        (ids(Entity::Province), ids(Entity::City), ids(Entity::Link));
     let provinces = match c.strings(src, diags, "provinces") {
-        Some(names) => Some(lookup(src, diags, c, "provinces", names, |n| {
-            network.provinces().iter().position(|p| p.id == n)
-        })?),
+        Some(names) => Some(lookup(
+            src,
+            diags,
+            c,
+            "provinces",
+            names,
+            &province_ids,
+            |n| network.provinces().iter().position(|p| p.id == n),
+        )?),
         None => None,
     };
     let cities = match c.strings(src, diags, "cities") {
-        Some(ids) => Some(lookup(src, diags, c, "cities", ids, |n| {
+        Some(ids) => Some(lookup(src, diags, c, "cities", ids, &city_ids, |n| {
             network.cities().iter().position(|x| x.id == n)
         })?),
         None => None,
     };
     let links = match c.strings(src, diags, "links") {
-        Some(names) => Some(lookup(src, diags, c, "links", names, |n| {
+        Some(names) => Some(lookup(src, diags, c, "links", names, &link_ids, |n| {
             let (from, to) = n.split_once("->").or_else(|| n.split_once('→'))?;
             network.links().iter().position(|l| {
                 network.provinces()[l.from].id == from.trim()
@@ -401,6 +418,7 @@ fn lookup(
     c: &Section<'_, '_>,
     key: &str,
     names: Vec<(String, usize)>,
+    valid: &[String],
     find: impl Fn(&str) -> Option<usize>,
 ) -> Option<Vec<usize>> {
     let mut ok = true;
@@ -414,11 +432,20 @@ fn lookup(
                 } else {
                     ""
                 };
+                const LISTED: usize = 12;
+                let mut listed: Vec<&str> = valid.iter().take(LISTED).map(String::as_str).collect();
+                if valid.len() > LISTED {
+                    listed.push("…");
+                }
                 diags.at_offset(
                     src,
                     at,
                     c.key_path(key),
-                    format!("`{name}` is not in the data{hint}"),
+                    format!(
+                        "`{name}` is not in the data{hint}{}; valid: {}",
+                        super::suggest::did_you_mean(&name, valid.iter().map(String::as_str)),
+                        listed.join(", ")
+                    ),
                 );
                 ok = false;
             }

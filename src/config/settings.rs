@@ -30,6 +30,9 @@ pub struct InputFile {
 /// A loaded, validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Data that is valid but contradicts itself, with the figures (printed by
+    /// `validate` and `run`; they do not stop a run).
+    pub warnings: Vec<String>,
     /// The config file.
     pub file: InputFile,
     /// The data tables, in the order provinces, cities, links.

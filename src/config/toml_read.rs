@@ -70,7 +70,8 @@ impl<'t, 'i> Section<'t, 'i> {
                     k.span().start,
                     self.key_path(name),
                     format!(
-                        "unknown key `{name}`; valid keys here: {}",
+                        "unknown key `{name}`{}; valid keys here: {}",
+                        super::suggest::did_you_mean(name, allowed.iter().copied()),
                         allowed.join(", ")
                     ),
                 );
