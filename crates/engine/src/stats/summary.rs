@@ -267,4 +267,35 @@ mod tests {
         assert_eq!(level_label(0.95 + 1e-14), "95");
         assert_eq!(level_label(0.025), "2_5");
     }
+
+    proptest::proptest! {
+        /// Whatever the values (two-signed, repeated, spanning magnitudes), the
+        /// intervals are ordered around the median and nested by level.
+        #[test]
+        fn intervals_are_ordered_and_nested(
+            values in proptest::collection::vec(
+                proptest::prop_oneof![
+                    -1e6f64..1e6,
+                    -1.0f64..1.0,
+                    proptest::sample::select(vec![0.0, 1.0, -1.0, 42.5]),
+                ],
+                1..400,
+            )
+        ) {
+            let mut sk = QuantileSketch::new();
+            for &v in &values {
+                sk.insert(v);
+            }
+            let levels = [0.5, 0.9, 0.95, 0.99];
+            let s = Summary::from_parts(values.len() as u64, 0.0, 1.0, 0.0, &sk, &levels);
+            let (min, max) = (sk.min(), sk.max());
+            let mut outer = (s.median, s.median);
+            for iv in &s.intervals {
+                proptest::prop_assert!(min <= iv.lo && iv.lo <= s.median && s.median <= iv.hi && iv.hi <= max,
+                    "{iv:?} around median {}", s.median);
+                proptest::prop_assert!(iv.lo <= outer.0 && outer.1 <= iv.hi, "nested: {iv:?} in {outer:?}");
+                outer = (iv.lo, iv.hi);
+            }
+        }
+    }
 }
