@@ -32,23 +32,35 @@ impl Table {
         diags: &mut Diagnostics,
     ) -> Option<Table> {
         let src = SourceText::new(display, text);
+        // Headers are read as the first record, so that every line number comes from
+        // the record's byte offset: the reader's own line count skips blank lines
+        // and miscounts CRLF files.
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .comment(Some(b'#'))
+            .has_headers(false)
+            .flexible(true)
             .from_reader(text.as_bytes());
-        let headers: Vec<String> = match reader.headers() {
-            Ok(h) => h.iter().map(str::to_string).collect(),
-            Err(e) => {
+        let line_of = |p: Option<&csv::Position>| {
+            p.map(|p| src.line_of(record_start(text, p.byte() as usize)))
+        };
+        let mut records = reader.records();
+        let (headers, header_line): (Vec<String>, u64) = match records.next() {
+            Some(Ok(h)) => (
+                h.iter().map(str::to_string).collect(),
+                line_of(h.position()).unwrap_or(1),
+            ),
+            Some(Err(e)) => {
                 diags.at(
                     &src,
-                    error_line(&e),
+                    line_of(e.position()),
                     "header",
                     format!("cannot read the header row: {e}"),
                 );
                 return None;
             }
+            None => (Vec::new(), 1),
         };
-        let header_line = reader.position().line();
         let mut usable = true;
         for (i, h) in headers.iter().enumerate() {
             if headers[..i].contains(h) {
@@ -76,16 +88,29 @@ impl Table {
             }
         }
         let mut rows = Vec::new();
-        for record in reader.records() {
+        for record in records {
             match record {
+                Ok(r) if r.len() != headers.len() => {
+                    diags.at(
+                        &src,
+                        line_of(r.position()),
+                        "row",
+                        format!(
+                            "malformed CSV row: it has {} fields, the header has {}",
+                            r.len(),
+                            headers.len()
+                        ),
+                    );
+                    usable = false;
+                }
                 Ok(r) => rows.push(Row {
-                    line: r.position().map_or(0, |p| p.line()),
+                    line: line_of(r.position()).unwrap_or(0),
                     cells: r.iter().map(str::to_string).collect(),
                 }),
                 Err(e) => {
                     diags.at(
                         &src,
-                        error_line(&e),
+                        line_of(e.position()),
                         "row",
                         format!("malformed CSV row: {e}"),
                     );
@@ -212,6 +237,29 @@ impl NumericCache {
     }
 }
 
-fn error_line(e: &csv::Error) -> Option<u64> {
-    e.position().map(|p| p.line())
+/// The byte offset where the record the reader placed at `at` begins: the csv
+/// reader's position is the end of the previous record, before any blank or
+/// comment lines (and a byte-order mark) it skipped.
+fn record_start(text: &str, mut at: usize) -> usize {
+    let bytes = text.as_bytes();
+    if bytes
+        .get(at..)
+        .is_some_and(|rest| rest.starts_with(b"\xEF\xBB\xBF"))
+    {
+        at += 3;
+    }
+    while at < bytes.len() {
+        let end = bytes[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| at + i + 1);
+        let line = String::from_utf8_lossy(&bytes[at..end]);
+        let content = line.trim();
+        if content.is_empty() || content.starts_with('#') {
+            at = end;
+        } else {
+            break;
+        }
+    }
+    at
 }
