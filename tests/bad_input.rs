@@ -918,3 +918,53 @@ fn cities_consuming_more_than_their_province_are_warned_about() {
         "{stderr}"
     );
 }
+
+/// The output folder removed while a run samples: the write fails with the path
+/// and the cause, exit status 1, and nothing that looks like a complete run.
+#[test]
+fn an_output_folder_removed_mid_run_is_a_clear_error() {
+    let dir = example_copy();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_evcarbon"))
+        .args([
+            "run",
+            "example.toml",
+            "--draws",
+            "400000",
+            "--out",
+            "gone",
+            "--quiet",
+        ])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let folder = dir.path().join("gone");
+    let started = std::time::Instant::now();
+    while !folder.is_dir() {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the run never created its folder"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::fs::remove_dir_all(&folder).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        // The run finished before the folder went; nothing to check on this machine.
+        say_skipped("the run finished before its output folder was removed");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("gone"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("No such file").count(),
+        1,
+        "the cause once: {stderr}"
+    );
+    assert!(!folder.join("manifest.json").exists());
+}

@@ -258,7 +258,7 @@ pub enum CheckpointError {
         differences: Vec<String>,
     },
     /// Reading or writing failed.
-    #[error("cannot {action} checkpoint {}: {source}", path.display())]
+    #[error("cannot {action} checkpoint {} (the cause follows)", path.display())]
     Io {
         /// "read" or "write".
         action: &'static str,

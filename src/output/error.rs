@@ -36,7 +36,7 @@ pub enum OutputError {
     },
     /// A file-system operation failed.
     #[error(
-        "cannot write {}: {source}; check that the folder exists, is writable and has free space",
+        "cannot write {} (the cause follows); check that the folder exists, is writable and has free space",
         path.display()
     )]
     Io {

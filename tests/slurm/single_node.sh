@@ -28,6 +28,25 @@ if ! command -v slurmctld >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1
 fi
 [ "$(id -u)" = 0 ] || skip "the daemons need root (SlurmUser=root) and this is not root"
 
+# One test Slurm at a time on a machine (two `cargo test` runs would share ports),
+# on two ports that are free now.
+exec 9>/tmp/evcarbon-slurm-test.lock
+flock -w 600 9 || skip "another Slurm test held the lock for 10 minutes"
+free_port() {
+    local port
+    for _ in $(seq 100); do
+        port=$(( 20000 + RANDOM % 20000 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+    echo 16817
+}
+ctld_port=$(free_port)
+slurmd_port=$(free_port)
+[ "$slurmd_port" != "$ctld_port" ] || slurmd_port=$((ctld_port + 1))
+
 state=$(mktemp -d)
 pids=()
 cleanup() {
@@ -73,8 +92,8 @@ SelectTypeParameters=CR_Core
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 ReturnToService=2
-SlurmctldPort=16817
-SlurmdPort=16818
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
 StateSaveLocation=$state/ctld
 SlurmdSpoolDir=$state/spool
 SlurmctldPidFile=$state/slurmctld.pid
