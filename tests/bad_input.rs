@@ -924,7 +924,7 @@ fn cities_consuming_more_than_their_province_are_warned_about() {
 #[test]
 fn an_output_folder_removed_mid_run_is_a_clear_error() {
     let dir = example_copy();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_evcarbon"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_evcarbon"))
         .args([
             "run",
             "example.toml",
