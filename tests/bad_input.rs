@@ -968,3 +968,51 @@ fn an_output_folder_removed_mid_run_is_a_clear_error() {
     );
     assert!(!folder.join("manifest.json").exists());
 }
+
+/// A full disk while the tables are written: exit status 1 with the file and the
+/// cause, no temporary file left, and no manifest (so nothing looks complete). The
+/// disk is a 40 KB tmpfs, which needs root; elsewhere the test says it skipped.
+#[test]
+fn a_full_disk_is_a_clear_error_and_leaves_nothing_complete() {
+    let dir = example_copy();
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=40k", "tmpfs"])
+        .arg(&disk)
+        .output();
+    if !mounted.is_ok_and(|o| o.status.success()) {
+        say_skipped("cannot mount a small tmpfs here (needs root): the full-disk case was not run");
+        return;
+    }
+    let out = evcarbon(
+        dir.path(),
+        &[
+            "run",
+            "example.toml",
+            "--draws",
+            "2000",
+            "--out",
+            "disk/out",
+            "--quiet",
+        ],
+    );
+    let listing: Vec<String> = std::fs::read_dir(disk.join("out"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let _ = std::process::Command::new("umount").arg(&disk).status();
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("No space left"),
+        "{stderr}"
+    );
+    assert!(!listing.iter().any(|f| f == "manifest.json"), "{listing:?}");
+    assert!(
+        !listing.iter().any(|f| f.contains("partial")),
+        "{listing:?}"
+    );
+}
