@@ -197,4 +197,73 @@ proptest! {
             prop_assert!(close(out[k], out_r[k], scale), "output {k}: {} vs {}", out[k], out_r[k]);
         }
     }
+
+    /// Reversing the order of the provinces and of the links (rows of provinces.csv
+    /// and links.csv) gives every province, link-fed city and headline the same
+    /// values, up to rounding.
+    #[test]
+    fn the_order_of_provinces_and_links_changes_nothing(seed in any::<u64>()) {
+        let (network, v) = case(seed);
+        let Some((model, out)) = evaluate(&network, &v) else {
+            return Err(TestCaseError::reject("the model refused the draw"));
+        };
+        let np = network.provinces().len();
+        let flip = |p: usize| np - 1 - p;
+        let provinces: Vec<Province> = (0..np).rev().map(|p| network.provinces()[p].clone()).collect();
+        let cities: Vec<City> = network
+            .cities()
+            .iter()
+            .map(|c| City { province: flip(c.province), ..c.clone() })
+            .collect();
+        let nl = network.links().len();
+        let links: Vec<Link> = (0..nl)
+            .rev()
+            .map(|l| {
+                let link = network.links()[l];
+                Link { from: flip(link.from), to: flip(link.to) }
+            })
+            .collect();
+        let own = network.own_intensities();
+        let own = OwnIntensities {
+            links: (0..nl).rev().map(|l| own.links[l]).collect(),
+            cities: own.cities.clone(),
+        };
+        let flipped = Network::new(provinces, cities, links).with_own_intensities(own);
+        let mut w = v.clone();
+        for p in Param::ALL {
+            let original = v.get(p).to_vec();
+            let n = original.len();
+            match p.entity() {
+                Entity::Province => {
+                    for (k, slot) in w.get_mut(p).iter_mut().enumerate() {
+                        *slot = original[flip(k)];
+                    }
+                }
+                Entity::Link => {
+                    for (k, slot) in w.get_mut(p).iter_mut().enumerate() {
+                        *slot = original[n - 1 - k];
+                    }
+                }
+                Entity::City => {}
+            }
+        }
+        let (model_f, out_f) = evaluate(&flipped, &w).expect("the same draw, reordered");
+        let scale = out.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+        for m in CityMetric::ALL {
+            for c in 0..network.cities().len() {
+                let (a, b) = (out[model.layout().city(m, c)], out_f[model_f.layout().city(m, c)]);
+                prop_assert!(close(a, b, scale), "{} of city {c}: {a} vs {b}", m.name());
+            }
+        }
+        for m in ProvinceMetric::ALL {
+            for p in 0..np {
+                let (a, b) = (out[model.layout().province(m, p)], out_f[model_f.layout().province(m, flip(p))]);
+                prop_assert!(close(a, b, scale), "{} of province {p}: {a} vs {b}", m.name());
+            }
+        }
+        for k in 0..model.layout().headlines().len() {
+            let (a, b) = (out[model.layout().headline(k)], out_f[model_f.layout().headline(k)]);
+            prop_assert!(close(a, b, scale), "headline {k}: {a} vs {b}");
+        }
+    }
 }
