@@ -18,7 +18,7 @@ use super::{correlations, params, scenarios, sensitivity};
 
 /// Loads and validates a config file from disk; data paths are relative to it.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|reason| ConfigError::Read {
+    let text = read_text(path).map_err(|reason| ConfigError::Read {
         path: path.to_path_buf(),
         reason,
     })?;
@@ -26,9 +26,28 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     load_from(path.display().to_string(), &text, &|rel| {
         let p = dir.join(rel);
         let display = p.display().to_string();
-        std::fs::read_to_string(&p)
+        read_text(&p)
             .map(|t| (display.clone(), t))
             .map_err(|e| (display, e.to_string()))
+    })
+}
+
+/// A file's text; a file that is not UTF-8 gives an error naming the line and
+/// column of its first invalid byte.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
+        let column = 1 + good.iter().rev().take_while(|&&b| b != b'\n').count();
+        let byte = e.as_bytes()[good.len()];
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "line {line}, column {column}: byte 0x{byte:02X} is not UTF-8; save the file as UTF-8 \
+                 (spreadsheets: \"CSV UTF-8\")"
+            ),
+        )
     })
 }
 
