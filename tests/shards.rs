@@ -18,28 +18,13 @@ const TABLES: [&str; 6] = [
     "scenario_headlines.parquet",
 ];
 
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = evcarbon(dir, args);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{args:?}: {stderr}");
-    stdout
-}
-
-fn refused(dir: &Path, args: &[&str]) -> String {
-    let out = evcarbon(dir, args);
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
-
 fn run_shards(dir: &Path, m: u64, out: &str, extra: &[&str]) {
     for k in 1..=m {
         let shard = format!("{k}/{m}");
         let mut args = vec!["run", "example.toml", "--draws", DRAWS, "--shard", &shard];
         args.extend_from_slice(&["--out", out, "--quiet"]);
         args.extend_from_slice(extra);
-        ok(dir, &args);
+        succeeds(dir, &args);
     }
 }
 
@@ -69,7 +54,7 @@ fn assert_same_tables(dir: &Path, a: &str, b: &str) {
 #[test]
 fn one_three_and_seven_shards_merge_into_the_single_run() {
     let dir = example_copy();
-    let single = ok(
+    let single = succeeds(
         dir.path(),
         &[
             "run",
@@ -193,10 +178,10 @@ fn sensitivity_shards_merge_into_the_single_analysis() {
         "8192",
         "--quiet",
     ];
-    let single = ok(dir.path(), &[&base[..], &["--out", "single"]].concat());
+    let single = succeeds(dir.path(), &[&base[..], &["--out", "single"]].concat());
     for k in 1..=3 {
         let shard = format!("{k}/3");
-        ok(
+        succeeds(
             dir.path(),
             &[&base[..], &["--shard", &shard, "--out", "ss"]].concat(),
         );
@@ -218,7 +203,7 @@ fn sensitivity_shards_merge_into_the_single_analysis() {
         "{}",
         text(&out).1
     );
-    ok(
+    succeeds(
         dir.path(),
         &[
             &base[..],
@@ -242,7 +227,7 @@ fn sensitivity_shards_merge_into_the_single_analysis() {
 #[test]
 fn slurm_scripts_run_the_shards_and_the_merge() {
     let dir = example_copy();
-    ok(
+    succeeds(
         dir.path(),
         &[
             "run",
@@ -254,7 +239,7 @@ fn slurm_scripts_run_the_shards_and_the_merge() {
             "--quiet",
         ],
     );
-    ok(
+    succeeds(
         dir.path(),
         &[
             "slurm",

@@ -49,6 +49,24 @@ pub fn write(dir: &Path, file: &str, text: &str) {
     std::fs::write(dir.join(file), text).unwrap();
 }
 
+/// Runs `evcarbon` with `args` in `cwd`, which must succeed; its stdout.
+pub fn succeeds(cwd: &Path, args: &[&str]) -> String {
+    let out = evcarbon(cwd, args);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    stdout
+}
+
+/// Runs `evcarbon` with `args` in `cwd`, which must exit with status 2 (bad input)
+/// without a panic; its stderr.
+pub fn refused(cwd: &Path, args: &[&str]) -> String {
+    let out = evcarbon(cwd, args);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
 /// stdout and stderr as text.
 pub fn text(out: &Output) -> (String, String) {
     (
