@@ -279,7 +279,10 @@ fn counting_ternary_series_by_value_changes_no_count() {
         for _ in 0..len {
             let values = eval.next_draw(&mut variates).expect("valid draw");
             plain
-                .get_or_insert_with(|| Accumulator::new(values.to_vec(), Vec::new()))
+                .get_or_insert_with(|| {
+                    let accuracies = prepared.template().accuracies();
+                    Accumulator::with_accuracies(values.to_vec(), Vec::new(), &accuracies)
+                })
                 .add_draw(values);
         }
         plain.as_mut().unwrap().end_chunk();

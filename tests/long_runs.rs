@@ -564,7 +564,9 @@ fn exact_refuses_runs_above_max_memory() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// Every median and bound of the sketch run within 0.1 % of the `--exact` run.
+/// Every median and bound of the sketch run within 0.01 sd and 0.1 % of the
+/// `--exact` run, each within the row's `sketch_error`, and the manifest says the
+/// guarantee held.
 fn check_sketch_against_exact(config: &str, draws: &str, max_memory: &str) {
     let dir = example_copy();
     let d = dir.path();
@@ -581,6 +583,18 @@ fn check_sketch_against_exact(config: &str, draws: &str, max_memory: &str) {
     let m = manifest(&d.join("exact"));
     assert_eq!(m["quantiles"], "exact");
     assert_eq!(m["quantile_relative_accuracy"], 0.0);
+    assert_eq!(m["quantile_accuracy"]["largest_error_sd"], 0.0);
+    let accuracy = &manifest(&d.join("sketch"))["quantile_accuracy"];
+    assert_eq!(accuracy["not_met"], 0, "{accuracy}");
+    assert!(
+        accuracy["largest_error_sd"].as_f64().unwrap() <= 0.01,
+        "{accuracy}"
+    );
+    assert!(
+        accuracy["largest_error_relative"].as_f64().unwrap() <= 0.001,
+        "{accuracy}"
+    );
+    assert!(accuracy["guarantee"].as_str().unwrap().contains("0.01 sd"));
     let mut compared = 0;
     for table in TABLES {
         let (s, e) = (
@@ -594,13 +608,26 @@ fn check_sketch_against_exact(config: &str, draws: &str, max_memory: &str) {
                 "{table} {c}"
             );
         }
+        let (sd, bound) = (
+            col::<Float64Array>(&s, "sd"),
+            col::<Float64Array>(&s, "sketch_error"),
+        );
+        assert!(
+            col::<Float64Array>(&e, "sketch_error")
+                .values()
+                .iter()
+                .all(|&b| b == 0.0)
+        );
         for c in ["median", "lo90", "hi90", "lo95", "hi95"] {
             let (a, b) = (col::<Float64Array>(&s, c), col::<Float64Array>(&e, c));
             for r in 0..s.num_rows() {
                 let (x, y) = (a.value(r), b.value(r));
+                let allowed = (0.01 * sd.value(r)).min(1e-3 * y.abs());
                 assert!(
-                    (x - y).abs() <= 1e-3 * y.abs(),
-                    "{table} row {r} {c}: sketch {x}, exact {y}"
+                    (x - y).abs() <= allowed && (x - y).abs() <= bound.value(r),
+                    "{table} row {r} {c}: sketch {x}, exact {y}, sd {}, sketch_error {}",
+                    sd.value(r),
+                    bound.value(r)
                 );
                 compared += 1;
             }
@@ -609,15 +636,17 @@ fn check_sketch_against_exact(config: &str, draws: &str, max_memory: &str) {
     assert!(compared > 100);
 }
 
+/// At 50,000 draws (the engine tests the stated bound at 100,000 on the
+/// shapes that are hard for it: `crates/engine/tests/quantile_accuracy.rs`).
 #[test]
-fn sketch_quantiles_are_within_0_1_percent_of_exact_on_the_example() {
-    check_sketch_against_exact("example.toml", "20000", "64M");
+fn sketch_quantiles_are_within_a_hundredth_sd_of_exact_on_the_example() {
+    check_sketch_against_exact("example.toml", "50000", "128M");
 }
 
 /// The default config (7,670 series with its scenario) at a size that keeps the
 /// debug suite fast.
 #[test]
-fn sketch_quantiles_are_within_0_1_percent_of_exact_on_the_default_config() {
+fn sketch_quantiles_are_within_a_hundredth_sd_of_exact_on_the_default_config() {
     let cfg = root().join("configs/china-285.toml");
     check_sketch_against_exact(cfg.to_str().unwrap(), "1024", "256M");
 }
@@ -627,7 +656,7 @@ fn sketch_quantiles_are_within_0_1_percent_of_exact_on_the_default_config() {
 /// `cargo test --release --test long_runs -- --ignored`.
 #[test]
 #[ignore = "needs ~7 GB of memory and minutes; run in release"]
-fn sketch_quantiles_are_within_0_1_percent_of_exact_on_the_default_config_at_100k() {
+fn sketch_quantiles_are_within_a_hundredth_sd_of_exact_on_the_default_config_at_100k() {
     let cfg = root().join("configs/china-285.toml");
     check_sketch_against_exact(cfg.to_str().unwrap(), "100000", "7G");
 }

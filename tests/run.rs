@@ -55,6 +55,7 @@ fn example_outputs_follow_the_documented_schema() {
         "lo95",
         "hi95",
         "bounds_mcse",
+        "sketch_error",
     ];
     let mut expected: Vec<&str> = vec![
         "city_id", "city", "city_en", "province", "tier", "metric", "unit",

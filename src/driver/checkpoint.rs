@@ -43,8 +43,9 @@ use crate::output::{CHECKPOINT_FILE, OutputError, write_file_atomically_with};
 /// Value of the `format` key.
 pub const FORMAT: &str = "evcarbon-checkpoint";
 /// Version of the checkpoint layout; bumped on any incompatible change (1 was
-/// one JSON document).
-pub const FORMAT_VERSION: u32 = 2;
+/// one JSON document; 2 had one sketch accuracy for every series and no counts
+/// of the values at each sketch's extremes).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// First bytes of every checkpoint and shard state file.
 pub const MAGIC: &[u8; 8] = b"EVCSTATE";

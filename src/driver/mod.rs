@@ -5,6 +5,7 @@
 //! A fixed number of draws and `--until` are two [`StopRule`]s of one loop
 //! ([`Run::run`]); [`Run::execute`] adds the result tables.
 
+mod accuracy;
 mod checkpoint;
 mod convergence;
 mod given_data;

@@ -106,8 +106,18 @@ pub fn results(
             (h.name().to_string(), reason)
         })
         .collect();
+    let quantile_accuracy =
+        super::accuracy::quantile_accuracy(config, acc, exact.is_some(), QUANTILE_GRID_STEPS);
+    let mut provenance = provenance(config, acc, exact.is_some());
+    if quantile_accuracy.not_met > 0 {
+        provenance.notes.push(format!(
+            "{} of {} reported quantiles may be further than 0.01 sd from the exact ones (see quantile_accuracy)",
+            quantile_accuracy.not_met, quantile_accuracy.quantiles_checked
+        ));
+    }
     RunResults {
-        provenance: provenance(config, acc, exact.is_some()),
+        provenance,
+        quantile_accuracy,
         telemetry,
         cities,
         provinces,

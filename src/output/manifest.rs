@@ -29,6 +29,7 @@ struct ManifestJson<'a> {
     levels: &'a [f64],
     quantile_method: &'a str,
     quantile_relative_accuracy: f64,
+    quantile_accuracy: AccuracyJson<'a>,
     rng: &'a str,
     chunk_size: u64,
     threads: usize,
@@ -41,6 +42,21 @@ struct ManifestJson<'a> {
     files: Vec<&'static str>,
     headlines_excluded: Vec<Excluded<'a>>,
     notes: &'a [String],
+}
+
+/// The quantile accuracy checked after the run (see `QuantileAccuracy`).
+#[derive(Serialize)]
+struct AccuracyJson<'a> {
+    guarantee: &'a str,
+    absolute_sd: f64,
+    relative: f64,
+    quantiles_checked: u64,
+    largest_error_sd: f64,
+    largest_error_relative: f64,
+    finest_alpha: f64,
+    coarsest_alpha: f64,
+    not_met: u64,
+    not_met_examples: &'a [String],
 }
 
 /// The `--until` settings and the rule that was applied.
@@ -81,6 +97,21 @@ impl OutputFile for Manifest {
             levels: &p.levels,
             quantile_method: &p.quantile_method,
             quantile_relative_accuracy: p.quantile_relative_accuracy,
+            quantile_accuracy: {
+                let a = &results.quantile_accuracy;
+                AccuracyJson {
+                    guarantee: &a.guarantee,
+                    absolute_sd: a.absolute_sd,
+                    relative: a.relative,
+                    quantiles_checked: a.quantiles_checked,
+                    largest_error_sd: a.largest_error_sd,
+                    largest_error_relative: a.largest_error_relative,
+                    finest_alpha: a.finest_alpha,
+                    coarsest_alpha: a.coarsest_alpha,
+                    not_met: a.not_met,
+                    not_met_examples: &a.not_met_examples,
+                }
+            },
             rng: &p.rng,
             chunk_size: p.chunk_size,
             threads: t.threads,

@@ -60,8 +60,9 @@ pub use names::{
     SENSITIVITY_CONVERGENCE_FILE, SENSITIVITY_FILE, SENSITIVITY_MANIFEST_FILE,
 };
 pub use rows::{
-    CityRow, ConvergenceRow, HeadlineQuantileRow, HeadlineRow, Provenance, ProvinceRow, RunInfo,
-    RunResults, ScenarioDeltaRow, ScenarioHeadlineRow, Telemetry, UntilSettings,
+    CityRow, ConvergenceRow, HeadlineQuantileRow, HeadlineRow, Provenance, ProvinceRow,
+    QuantileAccuracy, RunInfo, RunResults, ScenarioDeltaRow, ScenarioHeadlineRow, Telemetry,
+    UntilSettings,
 };
 pub use sensitivity_rows::{IndexRow, SensitivityResults, SensitivitySettings};
 

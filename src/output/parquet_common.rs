@@ -121,7 +121,8 @@ impl<'a> TableBuilder<'a> {
     }
 
     /// Adds the summary columns: `draws`, `mean`, `sd`, `mcse`, `median`,
-    /// `lo<label>`/`hi<label>` for each level in order, `bounds_mcse`.
+    /// `lo<label>`/`hi<label>` for each level in order, `bounds_mcse`,
+    /// `sketch_error`.
     ///
     /// Fails when a summary's intervals do not match `levels` (count and order).
     pub(super) fn summary_columns(
@@ -164,6 +165,9 @@ impl<'a> TableBuilder<'a> {
             )?;
         }
         self.float64("bounds_mcse", summaries.iter().map(|s| s.bounds_mcse))?;
+        // Null where no bound holds (a sketch that ran out of buckets).
+        let sketch_error = |s: &&Summary| s.sketch_error.is_finite().then_some(s.sketch_error);
+        self.nullable_float64("sketch_error", summaries.iter().map(sketch_error))?;
         Ok(())
     }
 

@@ -160,6 +160,33 @@ pub struct RunResults {
     pub scenario_headlines: Vec<ScenarioHeadlineRow>,
     /// What drives each output (`run --sensitivity`; `drivers.parquet`).
     pub drivers: Option<super::drivers_rows::DriverResults>,
+    /// How accurate the reported quantiles are (manifest only).
+    pub quantile_accuracy: QuantileAccuracy,
+}
+
+/// The accuracy of every reported quantile against the exact empirical quantile
+/// of the same draws, as checked after the run (manifest only).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QuantileAccuracy {
+    /// The guarantee, in words.
+    pub guarantee: String,
+    /// Stated bound in standard deviations of the series (0.01).
+    pub absolute_sd: f64,
+    /// Stated bound relative to the quantile's magnitude (0.001).
+    pub relative: f64,
+    /// Quantiles whose error bound was checked: every median and interval bound
+    /// of every table, and the headline quantile grid.
+    pub quantiles_checked: u64,
+    /// The largest error bound found, in standard deviations of its series.
+    pub largest_error_sd: f64,
+    /// The largest error bound relative to its quantile's magnitude.
+    pub largest_error_relative: f64,
+    /// The finest and coarsest sketch accuracy α chosen for a series.
+    pub finest_alpha: f64,
+    pub coarsest_alpha: f64,
+    /// Quantiles whose bound exceeds the guarantee, and up to ten of them in words.
+    pub not_met: u64,
+    pub not_met_examples: Vec<String>,
 }
 
 /// One row of `headline_quantiles.parquet`: a headline's quantile at one

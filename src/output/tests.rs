@@ -30,6 +30,7 @@ fn summary(seed: f64) -> Summary {
             })
             .collect(),
         bounds_mcse: seed / 1000.0,
+        sketch_error: seed / 1e5,
     }
 }
 
@@ -61,6 +62,18 @@ fn sample_results(threads: usize) -> RunResults {
             rng: "chacha12".to_string(),
             chunk_size: 4096,
             notes: vec!["advanced_territorial_gap left out: no advanced city".to_string()],
+        },
+        quantile_accuracy: QuantileAccuracy {
+            guarantee: "within 0.01 sd".to_string(),
+            absolute_sd: 0.01,
+            relative: 0.001,
+            quantiles_checked: 12,
+            largest_error_sd: 0.004,
+            largest_error_relative: 0.0009,
+            finest_alpha: 0.0009 / 64.0,
+            coarsest_alpha: 0.0009,
+            not_met: 0,
+            not_met_examples: Vec::new(),
         },
         telemetry: Telemetry {
             threads,
@@ -169,6 +182,7 @@ fn summary_columns() -> Vec<&'static str> {
         "lo99_5",
         "hi99_5",
         "bounds_mcse",
+        "sketch_error",
     ]
 }
 
@@ -227,6 +241,7 @@ fn check_summary_values(batch: &RecordBatch, seeds: &[f64]) {
             assert_eq!(get(&format!("hi{label}")), s.intervals[k].hi);
         }
         assert_eq!(get("bounds_mcse"), s.bounds_mcse);
+        assert_eq!(get("sketch_error"), s.sketch_error);
     }
 }
 
@@ -318,7 +333,7 @@ fn writes_all_files_with_exact_schemas_values_and_metadata() {
         "city_id", "city", "city_en", "province", "tier", "metric", "unit",
     ];
     cols.extend(summary_columns());
-    check_schema(&city, &cols, &["city_en"]);
+    check_schema(&city, &cols, &["city_en", "sketch_error"]);
     assert_eq!(city.num_rows(), 4);
     let city_en = city.column_by_name("city_en").unwrap();
     let city_en = city_en.as_any().downcast_ref::<StringArray>().unwrap();
@@ -350,7 +365,7 @@ fn writes_all_files_with_exact_schemas_values_and_metadata() {
     let (province, meta) = read(&dir.join(PROVINCE_FILE));
     let mut cols = vec!["province", "metric", "unit"];
     cols.extend(summary_columns());
-    check_schema(&province, &cols, &[]);
+    check_schema(&province, &cols, &["sketch_error"]);
     assert_eq!(province.num_rows(), 1);
     assert_eq!(strings(&province, "province"), ["Guangdong"]);
     assert_eq!(strings(&province, "metric"), ["pool_intensity"]);
@@ -362,7 +377,11 @@ fn writes_all_files_with_exact_schemas_values_and_metadata() {
     let mut cols = vec!["metric", "unit", "description", "reported"];
     cols.extend(summary_columns());
     cols.push("p_ge_reported");
-    check_schema(&headline, &cols, &["reported", "p_ge_reported"]);
+    check_schema(
+        &headline,
+        &cols,
+        &["reported", "p_ge_reported", "sketch_error"],
+    );
     assert_eq!(headline.num_rows(), 2);
     assert_eq!(
         strings(&headline, "metric"),
@@ -407,6 +426,7 @@ fn writes_all_files_with_exact_schemas_values_and_metadata() {
             "levels",
             "quantile_method",
             "quantile_relative_accuracy",
+            "quantile_accuracy",
             "rng",
             "chunk_size",
             "threads",

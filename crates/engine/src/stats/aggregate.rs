@@ -5,7 +5,9 @@ use super::block::{SeriesHandling, SketchBlock};
 use super::error::StatsError;
 use super::moments::GROUP;
 use super::moments::{ChunkMomentsBank, RunMoments};
+use super::resolution::{MAX_HALVINGS, PilotMoments};
 use super::sketch::QuantileSketch;
+use super::sketch::{DEFAULT_MAX_BUCKETS, DEFAULT_RELATIVE_ACCURACY};
 use super::summary::Summary;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize, Serializer};
@@ -29,12 +31,18 @@ const MERGE_GRAIN: usize = 256;
 /// Equal series are found by a 64-bit fingerprint of their values; a false match
 /// (or a series that differs later) only costs speed, because the accumulator
 /// checks every copy against its leader in every draw.
+///
+/// It also holds each series' location and spread over the draws seen, from which
+/// its sketch's resolution is chosen (see [`PilotMoments`]): unlike the rest of
+/// the guess that changes the result, so the draws observed must be a run
+/// constant (the first draws of chunk 0).
 #[derive(Clone, Debug)]
 pub struct SeriesGuess {
     ternary: Vec<bool>,
     /// +0.0 (all bits 0) in every draw seen.
     zero: Vec<bool>,
     fingerprints: Vec<u64>,
+    pilot: Vec<PilotMoments>,
 }
 
 impl SeriesGuess {
@@ -44,6 +52,7 @@ impl SeriesGuess {
             ternary: vec![true; series],
             zero: vec![true; series],
             fingerprints: vec![0; series],
+            pilot: vec![PilotMoments::default(); series],
         }
     }
 
@@ -51,13 +60,15 @@ impl SeriesGuess {
     /// the draw's values into the series' fingerprints.
     pub fn observe(&mut self, draw: &[f64]) {
         assert_eq!(draw.len(), self.ternary.len(), "one value per series");
-        for (((flag, zero), print), &x) in self
+        for ((((flag, zero), print), pilot), &x) in self
             .ternary
             .iter_mut()
             .zip(&mut self.zero)
             .zip(&mut self.fingerprints)
+            .zip(&mut self.pilot)
             .zip(draw)
         {
+            pilot.observe(x);
             *flag &= super::block::is_ternary(x);
             *zero &= x.to_bits() == 0;
             *print = (print.rotate_left(23) ^ x.to_bits()).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -67,6 +78,15 @@ impl SeriesGuess {
     /// One flag per series: ternary in every draw seen.
     pub fn ternary(&self) -> &[bool] {
         &self.ternary
+    }
+
+    /// Each series' sketch accuracy, from its location and spread in the draws
+    /// seen (see [`PilotMoments::relative_accuracy`]).
+    pub fn accuracies(&self) -> Vec<f64> {
+        self.pilot
+            .iter()
+            .map(PilotMoments::relative_accuracy)
+            .collect()
     }
 
     /// For each series that is not ternary, the first earlier series with the
@@ -125,9 +145,32 @@ pub struct Accumulator {
 impl Accumulator {
     /// An empty accumulator; `shifts` holds one value per series (its value at draw
     /// 0), `thresholds` the `(series, value)` pairs whose exceedance is counted.
+    ///
+    /// Every sketch has [`DEFAULT_RELATIVE_ACCURACY`]; a run chooses each
+    /// series' resolution from its pilot instead (see [`Self::guided`]).
     pub fn new(shifts: Vec<f64>, thresholds: Vec<(usize, f64)>) -> Accumulator {
         let handling = SeriesHandling::coded(shifts.len());
-        Self::with_handling(shifts, thresholds, &handling)
+        let accuracies = vec![DEFAULT_RELATIVE_ACCURACY; shifts.len()];
+        Self::with_handling(shifts, thresholds, &handling, &accuracies)
+    }
+
+    /// [`Self::new`] with sketch accuracy `accuracies[i]` for series `i` (steps
+    /// of the resolution ladder, as [`SeriesGuess::accuracies`] gives them),
+    /// every series coded.
+    ///
+    /// # Panics
+    /// If `accuracies` does not hold one step of the ladder per series.
+    pub fn with_accuracies(
+        shifts: Vec<f64>,
+        thresholds: Vec<(usize, f64)>,
+        accuracies: &[f64],
+    ) -> Accumulator {
+        assert!(
+            accuracies.iter().all(|&a| is_ladder_step(a)),
+            "accuracies must be steps of the resolution ladder"
+        );
+        let handling = SeriesHandling::coded(shifts.len());
+        Self::with_handling(shifts, thresholds, &handling, accuracies)
     }
 
     /// [`Self::new`] for series that behave as `guess` says: the ternary ones
@@ -137,8 +180,10 @@ impl Accumulator {
     /// own values from that draw on, and is coded on its own from the next block
     /// of draws on). Ternary series that were +0.0 in every draw seen and whose
     /// shift is +0.0, in runs of at least 16, are quiet: left out of the sums in
-    /// draws where all of them are still +0.0 (see `SeriesHandling::quiet`). The guess
-    /// changes the speed, never the result.
+    /// draws where all of them are still +0.0 (see `SeriesHandling::quiet`). That
+    /// part of the guess changes the speed, never the result. Each series' sketch
+    /// takes the resolution its pilot calls for ([`SeriesGuess::accuracies`]),
+    /// which is part of the result: `guess` must have seen the run's pilot draws.
     pub fn guided(
         shifts: Vec<f64>,
         thresholds: Vec<(usize, f64)>,
@@ -150,7 +195,7 @@ impl Accumulator {
             "a guess for these series"
         );
         let handling = guess.handling(&shifts);
-        Self::with_handling(shifts, thresholds, &handling)
+        Self::with_handling(shifts, thresholds, &handling, &guess.accuracies())
     }
 
     /// [`Self::new`] for series of which those flagged in `ternary` are expected
@@ -167,20 +212,31 @@ impl Accumulator {
             copy_of: vec![None; ternary.len()],
             quiet: vec![false; ternary.len()],
         };
-        Self::with_handling(shifts, thresholds, &handling)
+        let accuracies = vec![DEFAULT_RELATIVE_ACCURACY; shifts.len()];
+        Self::with_handling(shifts, thresholds, &handling, &accuracies)
     }
 
+    /// `accuracies`: each series' sketch accuracy, a step of the resolution
+    /// ladder (see [`PilotMoments::relative_accuracy`]).
     fn with_handling(
         shifts: Vec<f64>,
         thresholds: Vec<(usize, f64)>,
         handling: &SeriesHandling,
+        accuracies: &[f64],
     ) -> Accumulator {
-        let sketch = QuantileSketch::new();
-        let block = SketchBlock::new(&shifts, sketch.multiplier(), BLOCK, handling);
+        assert_eq!(accuracies.len(), shifts.len(), "one accuracy per series");
+        let sketches: Vec<QuantileSketch> = accuracies
+            .iter()
+            .map(|&alpha| {
+                QuantileSketch::with_params(alpha, DEFAULT_MAX_BUCKETS)
+                    .expect("a step of the resolution ladder")
+            })
+            .collect();
+        let block = SketchBlock::new(&shifts, &multipliers(&sketches), BLOCK, handling);
         let moments = RunMoments::new(shifts);
         Accumulator {
             bank: moments.chunk_bank(),
-            sketches: vec![sketch; moments.series()],
+            sketches,
             block,
             moments,
             at_or_above: vec![0; thresholds.len()],
@@ -326,13 +382,12 @@ impl Accumulator {
         let plain = |a: &Accumulator| a.ternary_series() == 0 && a.copied_series() == 0;
         if plain(self) && !plain(other) {
             let shifts: Vec<f64> = (0..self.series()).map(|i| self.moments.shift(i)).collect();
-            let multiplier = QuantileSketch::new().multiplier();
             // Quiet series are left out of the moment sums: only with shift +0.0.
             let mut handling = other.block.handling();
             for (quiet, shift) in handling.quiet.iter_mut().zip(&shifts) {
                 *quiet &= shift.to_bits() == 0;
             }
-            self.block = SketchBlock::new(&shifts, multiplier, BLOCK, &handling);
+            self.block = SketchBlock::new(&shifts, &multipliers(&self.sketches), BLOCK, &handling);
         }
     }
 
@@ -403,11 +458,35 @@ impl Accumulator {
         let bits = |t: &[(usize, f64)]| -> Vec<(usize, u64)> {
             t.iter().map(|&(s, v)| (s, v.to_bits())).collect()
         };
+        let same_resolution = |a: &QuantileSketch, b: &QuantileSketch| {
+            a.relative_accuracy().to_bits() == b.relative_accuracy().to_bits()
+        };
         self.series() == other.series()
             && (0..self.series())
                 .all(|i| self.moments.shift(i).to_bits() == other.moments.shift(i).to_bits())
+            && (self.sketches.iter().zip(&other.sketches)).all(|(a, b)| same_resolution(a, b))
             && bits(&self.thresholds) == bits(&other.thresholds)
     }
+
+    /// Each series' sketch accuracy α.
+    pub fn accuracies(&self) -> Vec<f64> {
+        self.sketches
+            .iter()
+            .map(QuantileSketch::relative_accuracy)
+            .collect()
+    }
+}
+
+/// The mapping multiplier of each sketch, for coding values in a block.
+fn multipliers(sketches: &[QuantileSketch]) -> Vec<f64> {
+    sketches.iter().map(QuantileSketch::multiplier).collect()
+}
+
+/// Whether `alpha` is `DEFAULT_RELATIVE_ACCURACY · 2^−j` for some
+/// `j ≤ MAX_HALVINGS`, as the pilot chooses (halving is exact in binary).
+fn is_ladder_step(alpha: f64) -> bool {
+    (0..=MAX_HALVINGS)
+        .any(|j| alpha.to_bits() == (DEFAULT_RELATIVE_ACCURACY / f64::from(1u32 << j)).to_bits())
 }
 
 /// Borrowed serde form of an [`Accumulator`].
@@ -466,18 +545,22 @@ impl<'de> Deserialize<'de> for Accumulator {
                 "sketch or exceedance counts differ from the draw count",
             ));
         }
-        let multiplier = QuantileSketch::new().multiplier();
         if raw
             .sketches
             .iter()
-            .any(|s| s.multiplier().to_bits() != multiplier.to_bits())
+            .any(|s| !is_ladder_step(s.relative_accuracy()))
         {
-            return Err(corrupt("sketch accuracy differs from this version's"));
+            return Err(corrupt("sketch accuracy is not one this version chooses"));
         }
         let shifts: Vec<f64> = (0..series).map(|i| raw.moments.shift(i)).collect();
         let mut acc = Accumulator::new(Vec::new(), Vec::new());
         acc.bank = raw.moments.chunk_bank();
-        acc.block = SketchBlock::new(&shifts, multiplier, BLOCK, &SeriesHandling::coded(series));
+        acc.block = SketchBlock::new(
+            &shifts,
+            &multipliers(&raw.sketches),
+            BLOCK,
+            &SeriesHandling::coded(series),
+        );
         acc.moments = raw.moments;
         acc.sketches = raw.sketches;
         acc.thresholds = raw.thresholds;
@@ -584,7 +667,7 @@ mod tests {
         assert_eq!(guess.copy_of(), vec![None, Some(0), None, Some(0), None]);
         let shifts = row(0).to_vec();
         let mut guided = Accumulator::guided(shifts.clone(), vec![(3, 1.5)], &guess);
-        let mut plain = Accumulator::new(shifts, vec![(3, 1.5)]);
+        let mut plain = Accumulator::with_accuracies(shifts, vec![(3, 1.5)], &guess.accuracies());
         assert_eq!((guided.ternary_series(), guided.copied_series()), (1, 2));
         for d in 0..5000 {
             guided.add_draw(&row(d));
@@ -668,7 +751,7 @@ mod tests {
         // Series 6 had 0 in every draw of the guess but is summed from 1.0.
         shifts[6] = 1.0;
         let mut guided = Accumulator::guided(shifts.clone(), vec![(0, 1.5)], &guess);
-        let mut plain = Accumulator::new(shifts, vec![(0, 1.5)]);
+        let mut plain = Accumulator::with_accuracies(shifts, vec![(0, 1.5)], &guess.accuracies());
         // 7..27 is quiet; 3..6 (cut short by series 6) and the others are too short.
         assert_eq!(guided.quiet_series(), 20);
         let mut d = 0;

@@ -34,7 +34,7 @@
 //! (and everything read from them) are unchanged bit for bit.
 
 use super::sketch::QuantileSketch;
-use super::sketch::{BucketCode, CodeSpan, ZERO_THRESHOLD, bucket_index};
+use super::sketch::{BucketCode, CodeSpan, Extremes, ZERO_THRESHOLD, bucket_index};
 use crate::simd::avx2_dispatch;
 
 /// Shortest run of consecutive quiet series that is left out of the sums (see
@@ -103,8 +103,7 @@ struct Diverged {
     copy: u32,
     prefix: u32,
     escapes_before: u32,
-    min: f64,
-    max: f64,
+    extremes: Extremes,
     /// Its value in the draw it diverged on, to anchor it once coded.
     first: f64,
 }
@@ -115,7 +114,8 @@ struct Diverged {
 /// ascending, `ternary` its loud then its quiet series, each ascending, the copies
 /// ordered by their leader's position); the `buffered` draws' codes are in `codes`
 /// (whole tiles) and `tile` (the last `buffered % TILE` draws), and `min`/`max`
-/// hold the exact extremes of each coded series over them (`±∞` when empty);
+/// hold the exact extremes of each coded series over them (`±∞` when empty),
+/// `at_min`/`at_max` how many of them equal each;
 /// `ternary_sum`/`ternary_abs` hold the sums of the ternary series' values and
 /// magnitudes over the draws whose value was −1, 0 or 1 (a quiet series' sums
 /// leave out draws where every quiet series was +0.0, which would add nothing),
@@ -124,7 +124,11 @@ struct Diverged {
 pub(crate) struct SketchBlock {
     series: usize,
     capacity: usize,
-    multiplier: f64,
+    /// Each series' mapping multiplier (its sketch's, see
+    /// `QuantileSketch::multiplier`).
+    multipliers: Vec<f64>,
+    /// The multipliers of the coded series, by coded position.
+    coded_multipliers: Vec<f64>,
     /// Series whose values are coded, ascending; position `k` in the per-coded
     /// arrays below is series `coded[k]`.
     coded: Vec<u32>,
@@ -143,6 +147,9 @@ pub(crate) struct SketchBlock {
     tile: Vec<Line>,
     min: Vec<f64>,
     max: Vec<f64>,
+    /// How many buffered values of each coded series equal its `min` and `max`.
+    at_min: Vec<u64>,
+    at_max: Vec<u64>,
     /// Scratch for [`Self::recenter_anchors`]: lowest and highest bucket seen.
     span_lo: Vec<i32>,
     span_hi: Vec<i32>,
@@ -184,37 +191,56 @@ pub(crate) struct SketchBlock {
 }
 
 impl SketchBlock {
-    /// A block of up to `capacity` draws for sketches mapped with `multiplier`.
-    /// Each series' anchor is the bucket of its value in `typical`; `handling` says
-    /// which series are expected to be ternary or copies (it changes how fast
-    /// values are counted, never the counts).
+    /// A block of up to `capacity` draws for sketches mapped with `multipliers`
+    /// (one per series, each its sketch's). Each series' anchor is the bucket of
+    /// its value in `typical`; `handling` says which series are expected to be
+    /// ternary or copies (it changes how fast values are counted, never the
+    /// counts; a copy whose sketch maps differently from its leader's is coded).
     pub(crate) fn new(
         typical: &[f64],
-        multiplier: f64,
+        multipliers: &[f64],
         capacity: usize,
         handling: &SeriesHandling,
     ) -> SketchBlock {
         assert!(
-            typical.len() == handling.ternary.len() && typical.len() == handling.copy_of.len(),
+            typical.len() == handling.ternary.len()
+                && typical.len() == handling.copy_of.len()
+                && typical.len() == multipliers.len(),
             "one entry per series"
         );
         assert!(
             capacity < 1 << 24,
             "ternary counts are exact in f64 sums only up to 2^53 draws; blocks stay far below"
         );
-        let anchors = typical.iter().map(|&x| anchor_of(multiplier, x)).collect();
-        Self::with_handling(typical.len(), multiplier, capacity, handling, anchors)
+        let anchors = typical
+            .iter()
+            .zip(multipliers)
+            .map(|(&x, &m)| anchor_of(m, x))
+            .collect();
+        let multipliers = multipliers.to_vec();
+        Self::with_handling(typical.len(), multipliers, capacity, handling, anchors)
     }
 
     /// A block whose coded series start from the anchors `anchor_of_series`
     /// (one per series; those of ternary series are ignored).
     fn with_handling(
         series: usize,
-        multiplier: f64,
+        multipliers: Vec<f64>,
         capacity: usize,
         handling: &SeriesHandling,
         anchor_of_series: Vec<i32>,
     ) -> SketchBlock {
+        // A copy counts its leader's codes: only where both map alike.
+        let mut handling = handling.clone();
+        for (i, copy_of) in handling.copy_of.iter_mut().enumerate() {
+            let maps_alike = |l: u32| {
+                multipliers.get(l as usize).map(|m| m.to_bits()) == Some(multipliers[i].to_bits())
+            };
+            if copy_of.is_some_and(|l| !maps_alike(l)) {
+                *copy_of = None;
+            }
+        }
+        let handling = &handling;
         let stride = (capacity.div_ceil(TILE) | 1) * TILE;
         let (tern, coded): (Vec<u32>, Vec<u32>) = (0..series as u32)
             .filter(|&i| handling.leader(i as usize).is_none())
@@ -265,7 +291,8 @@ impl SketchBlock {
         SketchBlock {
             series,
             capacity,
-            multiplier,
+            coded_multipliers: coded.iter().map(|&i| multipliers[i as usize]).collect(),
+            multipliers,
             anchors: coded
                 .iter()
                 .map(|&i| anchor_of_series[i as usize])
@@ -280,6 +307,8 @@ impl SketchBlock {
             span_hi: vec![0; n],
             min: vec![f64::INFINITY; n],
             max: vec![f64::NEG_INFINITY; n],
+            at_min: vec![0; n],
+            at_max: vec![0; n],
             // Escapes are rare (a value more than γ^16383 ≈ 6e12 times larger or
             // smaller than its anchor); this room avoids allocating in the hot loop.
             escaped: Vec::with_capacity(n),
@@ -362,8 +391,7 @@ impl SketchBlock {
                     copy: c as u32,
                     prefix: self.buffered as u32,
                     escapes_before: self.escaped.len() as u32,
-                    min: self.min[k],
-                    max: self.max[k],
+                    extremes: self.extremes(k),
                     first: x,
                 });
             }
@@ -372,6 +400,16 @@ impl SketchBlock {
             let series = self.copies[d.copy as usize].0;
             self.diverged_values
                 .push((j as u32, values[series as usize]));
+        }
+    }
+
+    /// The extremes of coded series `k` over the buffered draws.
+    fn extremes(&self, k: usize) -> Extremes {
+        Extremes {
+            min: self.min[k],
+            at_min: self.at_min[k],
+            max: self.max[k],
+            at_max: self.at_max[k],
         }
     }
 
@@ -403,7 +441,7 @@ impl SketchBlock {
         let mut codes = std::mem::take(&mut self.codes);
         *self = Self::with_handling(
             self.series,
-            self.multiplier,
+            self.multipliers.clone(),
             self.capacity,
             handling,
             anchors,
@@ -478,11 +516,13 @@ impl SketchBlock {
         let escapes = code_row(Row {
             values: coded_values,
             anchors: &self.anchors,
-            multiplier: self.multiplier,
+            multipliers: &self.coded_multipliers,
             tile: &mut self.tile,
             t,
             min: &mut self.min,
             max: &mut self.max,
+            at_min: &mut self.at_min,
+            at_max: &mut self.at_max,
         });
         let others = count_ternary(TernaryRow {
             values: ternary_values,
@@ -569,27 +609,33 @@ impl SketchBlock {
                 .zip(self.codes.chunks_exact(self.stride))
                 .enumerate()
             {
-                let (anchor, codes, min, max) =
-                    (self.anchors[k], &codes[..n], self.min[k], self.max[k]);
+                let extremes = Extremes {
+                    min: self.min[k],
+                    at_min: self.at_min[k],
+                    max: self.max[k],
+                    at_max: self.at_max[k],
+                };
+                let (anchor, codes) = (self.anchors[k], &codes[..n]);
+                let (min, max) = (extremes.min, extremes.max);
                 // Most series are of one sign: their codes' span is that of their
                 // extremes, unless a value escaped.
                 let span = self
                     .escaped
                     .is_empty()
-                    .then(|| CodeSpan::of_extremes(min, max, anchor, self.multiplier))
+                    .then(|| CodeSpan::of_extremes(min, max, anchor, self.coded_multipliers[k]))
                     .flatten()
                     .or_else(|| CodeSpan::of(codes));
-                sketches[i as usize].add_coded_in(anchor, codes, span, hist, min, max);
+                sketches[i as usize].add_coded_in(anchor, codes, span, hist, extremes);
                 // The copies right after their leader, while its codes are cached.
                 while let Some((c, &(copy, _, _))) =
                     copies.next_if(|&(_, &(_, _, at))| at as usize == k)
                 {
                     let sketch = &mut sketches[copy as usize];
                     match self.diverged.iter().find(|d| d.copy as usize == c) {
-                        None => sketch.add_coded_in(anchor, codes, span, hist, min, max),
+                        None => sketch.add_coded_in(anchor, codes, span, hist, extremes),
                         Some(d) => {
                             let prefix = &codes[..d.prefix as usize];
-                            sketch.add_coded(anchor, prefix, hist, d.min, d.max);
+                            sketch.add_coded(anchor, prefix, hist, d.extremes);
                         }
                     }
                 }
@@ -611,6 +657,8 @@ impl SketchBlock {
         self.escaped.clear();
         self.min.fill(f64::INFINITY);
         self.max.fill(f64::NEG_INFINITY);
+        self.at_min.fill(0);
+        self.at_max.fill(0);
         let demoted = self.flush_ternary(sketches, n);
         self.buffered = 0;
         let split: Vec<(u32, f64)> = self
@@ -676,11 +724,11 @@ impl SketchBlock {
         let mut anchors = self.anchors_of_series();
         for &(i, x) in demoted {
             handling.ternary[i as usize] = false;
-            anchors[i as usize] = anchor_of(self.multiplier, x);
+            anchors[i as usize] = anchor_of(self.multipliers[i as usize], x);
         }
         for &(i, x) in split {
             handling.copy_of[i as usize] = None;
-            anchors[i as usize] = anchor_of(self.multiplier, x);
+            anchors[i as usize] = anchor_of(self.multipliers[i as usize], x);
         }
         self.rehandle(&handling, anchors);
     }
@@ -698,7 +746,7 @@ impl SketchBlock {
             (self.span_lo[i], self.span_hi[i]) = (self.anchors[i], self.anchors[i]);
         }
         for &(i, x) in &self.escaped {
-            let (i, idx) = (i as usize, anchor_of(self.multiplier, x));
+            let (i, idx) = (i as usize, anchor_of(self.coded_multipliers[i as usize], x));
             self.span_lo[i] = self.span_lo[i].min(idx);
             self.span_hi[i] = self.span_hi[i].max(idx);
         }
@@ -754,12 +802,15 @@ fn count_ternary_portable(row: TernaryRow<'_>) -> bool {
 struct Row<'a> {
     values: &'a [f64],
     anchors: &'a [i32],
-    multiplier: f64,
+    /// Each coded series' mapping multiplier.
+    multipliers: &'a [f64],
     /// The tile, and the draw's position in it.
     tile: &'a mut [Line],
     t: usize,
     min: &'a mut [f64],
     max: &'a mut [f64],
+    at_min: &'a mut [u64],
+    at_max: &'a mut [u64],
 }
 
 avx2_dispatch! {
@@ -778,19 +829,31 @@ avx2_dispatch! {
 #[inline(always)]
 fn code_row_portable(row: Row<'_>) -> bool {
     let n = row.values.len();
-    let (values, multiplier) = (row.values, row.multiplier);
+    let (values, multipliers) = (row.values, &row.multipliers[..n]);
     let (anchors, tile, t) = (&row.anchors[..n], &mut row.tile[..n], row.t);
     let (min, max) = (&mut row.min[..n], &mut row.max[..n]);
+    let (at_min, at_max) = (&mut row.at_min[..n], &mut row.at_max[..n]);
     let mut escapes = 0u16;
     for k in 0..n {
         // -0.0 becomes +0.0, as in `QuantileSketch::insert`.
         let x = values[k] + 0.0;
+        // Selects on 64-bit lanes, as wide as the comparisons, so they vectorize.
+        at_min[k] = if x < min[k] {
+            1
+        } else {
+            at_min[k] + u64::from(x == min[k])
+        };
+        at_max[k] = if x > max[k] {
+            1
+        } else {
+            at_max[k] + u64::from(x == max[k])
+        };
         // `f64::min`/`max` rather than a select on the comparison, which the
         // compiler turns into masked stores (slow on AMD). The same values: no
         // operand is NaN, and equal operands have equal bits (zeros are +0.0).
         min[k] = min[k].min(x);
         max[k] = max[k].max(x);
-        let code = BucketCode::of(x, anchors[k], multiplier);
+        let code = BucketCode::of(x, anchors[k], multipliers[k]);
         tile[k].0[t] = code;
         escapes |= u16::from(code == BucketCode::ESCAPED);
     }
@@ -838,7 +901,7 @@ mod tests {
         };
         let mut block = SketchBlock::new(
             &value(0),
-            template.multiplier(),
+            &[template.multiplier(); 2],
             2048,
             &SeriesHandling::coded(2),
         );
@@ -893,8 +956,16 @@ mod tests {
         if !std::arch::is_x86_feature_detected!("avx2") {
             return;
         }
-        let multiplier = QuantileSketch::new().multiplier();
         let n = 1001;
+        // Series of four resolutions, as a run's pilot chooses them.
+        let multipliers: Vec<f64> = (0..n)
+            .map(|i| {
+                let alpha = 0.0009 / f64::from(1u32 << (i % 4));
+                QuantileSketch::with_params(alpha, 1 << 16)
+                    .unwrap()
+                    .multiplier()
+            })
+            .collect();
         let values: Vec<f64> = (0..n)
             .map(|i| {
                 let x = (i as f64 * 0.618_033_988_7).fract();
@@ -911,14 +982,17 @@ mod tests {
         let run = |avx2: bool| {
             let (mut tile, mut min, mut max) =
                 (vec![Line([7; TILE]); n], vec![1.0; n], vec![-1.0; n]);
+            let (mut at_min, mut at_max) = (vec![3u64; n], vec![5u64; n]);
             let row = Row {
                 values: &values,
                 anchors: &anchors,
-                multiplier,
+                multipliers: &multipliers,
                 tile: &mut tile,
                 t: 5,
                 min: &mut min,
                 max: &mut max,
+                at_min: &mut at_min,
+                at_max: &mut at_max,
             };
             let escapes = if avx2 {
                 // SAFETY: AVX2 support was checked at the top of the test.
@@ -933,7 +1007,7 @@ mod tests {
                     .all(|line| (0..TILE).all(|t| t == 5 || line.0[t] == 7))
             );
             let codes: Vec<u16> = tile.iter().map(|line| line.0[5]).collect();
-            (escapes, codes, bits(&min), bits(&max))
+            (escapes, codes, bits(&min), bits(&max), at_min, at_max)
         };
         let portable = run(false);
         assert!(portable.0, "some values escape their anchors");
@@ -985,7 +1059,8 @@ mod tests {
                 copy_of: vec![None; n],
                 quiet: vec![false; n],
             };
-            let mut block = SketchBlock::new(&typical, template.multiplier(), 64, &handling);
+            let mut block =
+                SketchBlock::new(&typical, &vec![template.multiplier(); n], 64, &handling);
             let (coded, direct) = through_block(&mut block, &columns);
             assert_eq!(block.buffered(), 0);
             assert_eq!(coded, direct, "flags {flags:?}");
@@ -1075,7 +1150,8 @@ mod tests {
             quiet: vec![false; n],
         };
         let typical: Vec<f64> = columns.iter().map(|c| c[0]).collect();
-        let mut block = SketchBlock::new(&typical, template.multiplier(), 1024, &handling);
+        let mut block =
+            SketchBlock::new(&typical, &vec![template.multiplier(); n], 1024, &handling);
         assert_eq!(block.copied_series(), 6, "1, 2, 3, 7, 9 and 12");
         let (coded, direct) = through_block(&mut block, &columns);
         assert_eq!(coded, direct);

@@ -44,7 +44,7 @@ impl fmt::Display for StatsError {
                 write!(f, "quantile sketches have different accuracy or bucket cap")
             }
             Self::InvalidAccuracy(a) => {
-                write!(f, "relative accuracy {a} is outside [1e-6, 0.5)")
+                write!(f, "relative accuracy {a} is outside [1e-7, 0.5)")
             }
             Self::InvalidBucketCap(m) => write!(f, "bucket cap {m} is outside [16, 2^24]"),
             Self::Corrupt(what) => write!(f, "corrupt statistics data: {what}"),

@@ -120,6 +120,7 @@ fn exact_summary(acc: &Accumulator, i: usize, sorted: &[f64], levels: &[f64]) ->
             })
             .collect(),
         bounds_mcse,
+        sketch_error: 0.0,
     }
 }
 

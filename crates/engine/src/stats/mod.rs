@@ -47,6 +47,7 @@ mod exact;
 mod exact_sum;
 mod given_data;
 mod moments;
+mod resolution;
 mod sketch;
 mod sobol_indices;
 mod summary;
@@ -57,7 +58,11 @@ pub use exact::ExactDraws;
 pub use given_data::{
     FILTER_BINS, FIRST_ORDER_BINS, FilterResult, GivenDataSums, GivenFirstOrder, ks_p_value,
 };
-pub use sketch::{DEFAULT_RELATIVE_ACCURACY, QuantileSketch, SketchCounts};
+pub use resolution::{ABSOLUTE_ACCURACY_SD, MAX_HALVINGS, PilotMoments, RELATIVE_ACCURACY};
+pub use sketch::{
+    DEFAULT_RELATIVE_ACCURACY, QuantileSketch, SketchCounts, inverted_cdf_rank,
+    quantile_error_bound,
+};
 pub use sobol_indices::{
     FirstOrderEstimator, GroupIndices, IndexBatch, IndexEstimate, IndexSums, jackknife_se,
 };

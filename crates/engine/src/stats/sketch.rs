@@ -91,6 +91,15 @@ impl BucketCode {
     }
 }
 
+/// The largest error of a sketch quantile reported as `value` by a sketch of
+/// relative accuracy `alpha`: the exact order statistic `x` lies within `α·|x|`
+/// of it (plus rounding of ≲ 1e-12 relative, covered by the factor), and
+/// `|x| ≤ |value|/(1 − α)`.
+#[inline]
+pub fn quantile_error_bound(alpha: f64, value: f64) -> f64 {
+    alpha * value.abs() / (1.0 - alpha) * (1.0 + 1e-9)
+}
+
 /// Where a block's codes lie: the lowest and highest code of any kind, and the
 /// lowest and highest code of each sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -691,6 +700,20 @@ pub struct QuantileSketch {
     count: u64,
     min: f64,
     max: f64,
+    /// How many values equal `min` and `max` exactly: the ranks they hold are
+    /// reported exactly (an indicator, a share pinned at 0 or 1, a value clamped
+    /// at a bound).
+    at_min: u64,
+    at_max: u64,
+}
+
+/// The exact extremes of a set of values and how many values equal each.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Extremes {
+    pub(crate) min: f64,
+    pub(crate) at_min: u64,
+    pub(crate) max: f64,
+    pub(crate) at_max: u64,
 }
 
 impl Default for QuantileSketch {
@@ -711,10 +734,10 @@ impl QuantileSketch {
     /// `max_buckets` buckets per sign.
     ///
     /// # Errors
-    /// If `alpha` is not in `[1e-6, 0.5)` or `max_buckets` is outside
+    /// If `alpha` is not in `[1e-7, 0.5)` or `max_buckets` is outside
     /// `[MIN_MAX_BUCKETS, MAX_MAX_BUCKETS]`.
     pub fn with_params(alpha: f64, max_buckets: usize) -> Result<Self, StatsError> {
-        if !(1e-6..0.5).contains(&alpha) {
+        if !(1e-7..0.5).contains(&alpha) {
             return Err(StatsError::InvalidAccuracy(alpha));
         }
         if !(MIN_MAX_BUCKETS..=MAX_MAX_BUCKETS).contains(&max_buckets) {
@@ -735,6 +758,8 @@ impl QuantileSketch {
             count: 0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
+            at_min: 0,
+            at_max: 0,
         }
     }
 
@@ -747,6 +772,8 @@ impl QuantileSketch {
         self.count = 0;
         self.min = f64::INFINITY;
         self.max = f64::NEG_INFINITY;
+        self.at_min = 0;
+        self.at_max = 0;
     }
 
     #[inline]
@@ -772,11 +799,26 @@ impl QuantileSketch {
     #[inline]
     fn count_extremes(&mut self, x: f64, n: u64) {
         self.count += n;
-        if x < self.min {
-            self.min = x;
+        self.absorb_extremes(Extremes {
+            min: x,
+            at_min: n,
+            max: x,
+            at_max: n,
+        });
+    }
+
+    /// Takes in the extremes of other values (not their count).
+    #[inline]
+    fn absorb_extremes(&mut self, e: Extremes) {
+        if e.min < self.min {
+            (self.min, self.at_min) = (e.min, e.at_min);
+        } else if e.min == self.min {
+            self.at_min += e.at_min;
         }
-        if x > self.max {
-            self.max = x;
+        if e.max > self.max {
+            (self.max, self.at_max) = (e.max, e.at_max);
+        } else if e.max == self.max {
+            self.at_max += e.at_max;
         }
     }
 
@@ -787,8 +829,8 @@ impl QuantileSketch {
     }
 
     /// Counts `codes`, values mapped ahead by [`bucket_index`] and carried as
-    /// [`BucketCode`]s relative to `anchor`, whose exact extremes are `min` and
-    /// `max`. Values coded [`BucketCode::ESCAPED`] are counted in `count`, `min`
+    /// [`BucketCode`]s relative to `anchor`, whose exact extremes are `extremes`.
+    /// Values coded [`BucketCode::ESCAPED`] are counted in `count`, `min`
     /// and `max` here but must go to their bucket through
     /// [`add_to_bucket`](Self::add_to_bucket). `hist` is all zeros, and left so.
     ///
@@ -802,10 +844,9 @@ impl QuantileSketch {
         anchor: i32,
         codes: &[u16],
         hist: &mut [u32; 1 << 16],
-        min: f64,
-        max: f64,
+        extremes: Extremes,
     ) {
-        self.add_coded_in(anchor, codes, CodeSpan::of(codes), hist, min, max);
+        self.add_coded_in(anchor, codes, CodeSpan::of(codes), hist, extremes);
     }
 
     /// [`add_coded`](Self::add_coded) with the span of `codes` known
@@ -816,17 +857,13 @@ impl QuantileSketch {
         codes: &[u16],
         span: Option<CodeSpan>,
         hist: &mut [u32; 1 << 16],
-        min: f64,
-        max: f64,
+        extremes: Extremes,
     ) {
         debug_assert_eq!(span, CodeSpan::of(codes));
         let n = codes.len();
         self.count += n as u64;
-        if min < self.min {
-            self.min = min;
-        }
-        if max > self.max {
-            self.max = max;
+        if n > 0 {
+            self.absorb_extremes(extremes);
         }
         let Some(span) = span else {
             return;
@@ -962,8 +999,14 @@ impl QuantileSketch {
         self.negative.merge(&other.negative, self.max_buckets);
         self.zero_count += other.zero_count;
         self.count += other.count;
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
+        if other.count > 0 {
+            self.absorb_extremes(Extremes {
+                min: other.min,
+                at_min: other.at_min,
+                max: other.max,
+                at_max: other.at_max,
+            });
+        }
         Ok(())
     }
 
@@ -1087,6 +1130,8 @@ impl QuantileSketch {
             zero_count: self.zero_count,
             min: nonempty.then_some(self.min),
             max: nonempty.then_some(self.max),
+            at_min: self.at_min,
+            at_max: self.at_max,
             positive: store(&self.positive),
             negative: store(&self.negative),
         }
@@ -1108,9 +1153,9 @@ impl SketchCounts<'_> {
     /// `k`-th smallest value, `k = max(1, ceil(q·n))` (see
     /// `inverted_cdf_rank`).
     ///
-    /// Returns the exact `min` for `k = 1` and `max` for `k = n`; otherwise
-    /// the representative of the bucket holding rank `k`, clamped to
-    /// `[min, max]` (so a point mass is returned exactly). `q` outside
+    /// Returns the exact `min` for ranks held by values equal to it (`k = 1` at
+    /// least) and `max` likewise (`k = n` at least); otherwise the
+    /// representative of the bucket holding rank `k`, clamped to `[min, max]`. `q` outside
     /// `[0, 1]` is clamped; NaN if the sketch is empty or `q` is NaN.
     #[must_use]
     pub fn quantile(&self, q: f64) -> f64 {
@@ -1118,14 +1163,35 @@ impl SketchCounts<'_> {
             return f64::NAN;
         }
         let k = inverted_cdf_rank(q, self.sketch.count);
-        if k == 1 {
+        if k <= self.sketch.at_min {
             return self.sketch.min;
         }
-        if k == self.sketch.count {
+        if k > self.sketch.count - self.sketch.at_max {
             return self.sketch.max;
         }
         self.value_at_rank(k)
             .clamp(self.sketch.min, self.sketch.max)
+    }
+
+    /// The largest distance between [`Self::quantile`] at level `q` and the exact
+    /// order statistic it estimates: 0 where the rank falls on a value equal to
+    /// the exact `min` or `max`, `α·|v|/(1 − α)` (with rounding) for a reported `v`
+    /// otherwise, and `+∞` once a store has collapsed (no bound holds then).
+    /// NaN if the sketch is empty or `q` is NaN.
+    #[must_use]
+    pub fn quantile_error(&self, q: f64) -> f64 {
+        let sketch = self.sketch;
+        if sketch.count == 0 || q.is_nan() {
+            return f64::NAN;
+        }
+        let k = inverted_cdf_rank(q, sketch.count);
+        if k <= sketch.at_min || k > sketch.count - sketch.at_max {
+            return 0.0;
+        }
+        if sketch.collapsed() {
+            return f64::INFINITY;
+        }
+        quantile_error_bound(sketch.relative_accuracy, self.quantile(q))
     }
 
     /// A smooth version of the quantile function: linear interpolation of
@@ -1221,6 +1287,8 @@ struct CanonicalSketch {
     zero_count: u64,
     min: Option<f64>,
     max: Option<f64>,
+    at_min: u64,
+    at_max: u64,
     positive: CanonicalStore,
     negative: CanonicalStore,
 }
@@ -1234,6 +1302,8 @@ impl PartialEq for CanonicalSketch {
             && self.zero_count == o.zero_count
             && bits(self.min) == bits(o.min)
             && bits(self.max) == bits(o.max)
+            && self.at_min == o.at_min
+            && self.at_max == o.at_max
             && self.positive == o.positive
             && self.negative == o.negative
     }
@@ -1254,6 +1324,8 @@ struct RawSketch {
     zero_count: u64,
     min: Option<f64>,
     max: Option<f64>,
+    at_min: u64,
+    at_max: u64,
     positive: RawStore,
     negative: RawStore,
 }
@@ -1285,13 +1357,25 @@ impl QuantileSketch {
             return Err(StatsError::Corrupt("bucket counts do not add up to count"));
         }
         match (raw.min, raw.max, raw.count) {
-            (None, None, 0) => {}
+            (None, None, 0) if raw.at_min == 0 && raw.at_max == 0 => {}
             (Some(lo), Some(hi), n) if n > 0 && lo <= hi && lo.is_finite() && hi.is_finite() => {
                 s.min = lo + 0.0;
                 s.max = hi + 0.0;
             }
             _ => return Err(StatsError::Corrupt("min/max inconsistent with count")),
         }
+        // Between 1 and count values at each extreme, all of them when both agree.
+        let (at_min, at_max, n) = (raw.at_min, raw.at_max, raw.count);
+        let one_value = s.min == s.max && at_min == n && at_max == n;
+        let consistent = n == 0
+            || one_value
+            || (at_min >= 1 && at_max >= 1 && at_min.checked_add(at_max).is_some_and(|t| t <= n));
+        if !consistent {
+            return Err(StatsError::Corrupt(
+                "counts at min/max inconsistent with count",
+            ));
+        }
+        (s.at_min, s.at_max) = (at_min, at_max);
         Ok(s)
     }
 }

@@ -23,7 +23,8 @@ pub struct Interval {
 /// All values are in the series' units except `draws`. `bounds_mcse` is the
 /// largest Monte Carlo standard error among the interval bounds (see
 /// [`quantile_mcse`]); it is 0 when there are no intervals and NaN when the
-/// sketch is empty.
+/// sketch is empty. `sketch_error` bounds how far the median and bounds can lie
+/// from the exact order statistics of the same draws (0 when they are exact).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Number of draws summarized.
@@ -40,6 +41,10 @@ pub struct Summary {
     pub intervals: Vec<Interval>,
     /// Largest Monte Carlo standard error among all `lo` and `hi` bounds.
     pub bounds_mcse: f64,
+    /// Largest distance of the median or any bound from the exact empirical
+    /// quantile of the same draws that the sketch's resolution allows (see
+    /// [`SketchCounts::quantile_error`]); 0 for exact quantiles.
+    pub sketch_error: f64,
 }
 
 impl Summary {
@@ -72,6 +77,12 @@ impl Summary {
             .flat_map(|&l| [(1.0 - l) / 2.0, (1.0 + l) / 2.0])
             .map(|p| quantile_mcse_of(&counts, sketch.count(), p))
             .fold(0.0, nan_max);
+        let sketch_error = levels
+            .iter()
+            .flat_map(|&l| [(1.0 - l) / 2.0, (1.0 + l) / 2.0])
+            .chain([0.5])
+            .map(|p| counts.quantile_error(p))
+            .fold(0.0, nan_max);
         Summary {
             draws,
             mean,
@@ -80,6 +91,7 @@ impl Summary {
             median: counts.quantile(0.5),
             intervals,
             bounds_mcse,
+            sketch_error,
         }
     }
 }
@@ -248,6 +260,7 @@ mod tests {
                 hi: 2.0,
             }],
             bounds_mcse: 0.5,
+            sketch_error: 0.001,
         };
         let json = serde_json::to_string(&s).expect("ser");
         assert_eq!(serde_json::from_str::<Summary>(&json).expect("de"), s);
