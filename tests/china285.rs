@@ -280,8 +280,8 @@ fn counting_ternary_series_by_value_changes_no_count() {
             let values = eval.next_draw(&mut variates).expect("valid draw");
             plain
                 .get_or_insert_with(|| {
-                    let accuracies = prepared.template().accuracies();
-                    Accumulator::with_accuracies(values.to_vec(), Vec::new(), &accuracies)
+                    let resolutions = prepared.template().resolutions();
+                    Accumulator::with_resolutions(values.to_vec(), Vec::new(), &resolutions)
                 })
                 .add_draw(values);
         }

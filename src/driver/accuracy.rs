@@ -88,8 +88,8 @@ impl<'a> Check<'a> {
         let bounds = levels
             .iter()
             .flat_map(|&l| [(1.0 - l) / 2.0, (1.0 + l) / 2.0]);
-        let accuracies = acc.accuracies();
-        let fold = |f: fn(f64, f64) -> f64, start| accuracies.iter().copied().fold(start, f);
+        let alphas: Vec<f64> = acc.resolutions().iter().map(|r| r.alpha).collect();
+        let fold = |f: fn(f64, f64) -> f64, start| alphas.iter().copied().fold(start, f);
         Check {
             acc,
             row_probabilities: std::iter::once(0.5).chain(bounds).collect(),

@@ -79,7 +79,16 @@ fn every_reported_quantile_is_within_a_hundredth_of_a_sd_and_a_thousandth_relati
     let rows: Vec<[f64; 9]> = (0..DRAWS).map(|_| draw(&mut rng)).collect();
     let mut guess = SeriesGuess::new(NAMES.len());
     rows[..PILOT].iter().for_each(|r| guess.observe(r));
-    let accuracies = guess.accuracies();
+    let resolutions = guess.resolutions();
+    let accuracies: Vec<f64> = resolutions.iter().map(|r| r.alpha).collect();
+    // Extremes are counted where the pilot saw a point mass at one: the masses at
+    // 0 and 1, the two-valued series and the pinned share (a point mass inside the
+    // spread is neither the min nor the max).
+    let counted: Vec<bool> = resolutions.iter().map(|r| r.counts_extremes).collect();
+    assert_eq!(
+        counted,
+        [false, false, false, false, true, true, false, false, true]
+    );
     // The narrow series get much finer sketches than the default, the wide ones
     // about the default.
     assert!(accuracies[0] < accuracies[1] && accuracies[1] < DEFAULT_RELATIVE_ACCURACY / 8.0);

@@ -1,13 +1,12 @@
 //! The accumulator of a run: exact moments, a quantile sketch and exceedance counts
 //! for every output series.
 
-use super::block::{SeriesHandling, SketchBlock};
+use super::block::{SeriesHandling, SeriesMapping, SketchBlock};
 use super::error::StatsError;
 use super::moments::GROUP;
 use super::moments::{ChunkMomentsBank, RunMoments};
-use super::resolution::{MAX_HALVINGS, PilotMoments};
+use super::resolution::{PilotMoments, Resolution};
 use super::sketch::QuantileSketch;
-use super::sketch::{DEFAULT_MAX_BUCKETS, DEFAULT_RELATIVE_ACCURACY};
 use super::summary::Summary;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize, Serializer};
@@ -80,13 +79,10 @@ impl SeriesGuess {
         &self.ternary
     }
 
-    /// Each series' sketch accuracy, from its location and spread in the draws
-    /// seen (see [`PilotMoments::relative_accuracy`]).
-    pub fn accuracies(&self) -> Vec<f64> {
-        self.pilot
-            .iter()
-            .map(PilotMoments::relative_accuracy)
-            .collect()
+    /// Each series' sketch resolution, from its location, spread and extremes
+    /// in the draws seen (see [`PilotMoments::resolution`]).
+    pub fn resolutions(&self) -> Vec<Resolution> {
+        self.pilot.iter().map(PilotMoments::resolution).collect()
     }
 
     /// For each series that is not ternary, the first earlier series with the
@@ -150,27 +146,23 @@ impl Accumulator {
     /// series' resolution from its pilot instead (see [`Self::guided`]).
     pub fn new(shifts: Vec<f64>, thresholds: Vec<(usize, f64)>) -> Accumulator {
         let handling = SeriesHandling::coded(shifts.len());
-        let accuracies = vec![DEFAULT_RELATIVE_ACCURACY; shifts.len()];
-        Self::with_handling(shifts, thresholds, &handling, &accuracies)
+        let resolutions = vec![Resolution::DEFAULT; shifts.len()];
+        Self::with_handling(shifts, thresholds, &handling, &resolutions)
     }
 
-    /// [`Self::new`] with sketch accuracy `accuracies[i]` for series `i` (steps
-    /// of the resolution ladder, as [`SeriesGuess::accuracies`] gives them),
-    /// every series coded.
+    /// [`Self::new`] with sketch resolution `resolutions[i]` for series `i` (as
+    /// [`SeriesGuess::resolutions`] gives them), every series coded.
     ///
     /// # Panics
-    /// If `accuracies` does not hold one step of the ladder per series.
-    pub fn with_accuracies(
+    /// If `resolutions` does not hold one per series, each α a step of the
+    /// resolution ladder.
+    pub fn with_resolutions(
         shifts: Vec<f64>,
         thresholds: Vec<(usize, f64)>,
-        accuracies: &[f64],
+        resolutions: &[Resolution],
     ) -> Accumulator {
-        assert!(
-            accuracies.iter().all(|&a| is_ladder_step(a)),
-            "accuracies must be steps of the resolution ladder"
-        );
         let handling = SeriesHandling::coded(shifts.len());
-        Self::with_handling(shifts, thresholds, &handling, accuracies)
+        Self::with_handling(shifts, thresholds, &handling, resolutions)
     }
 
     /// [`Self::new`] for series that behave as `guess` says: the ternary ones
@@ -182,7 +174,7 @@ impl Accumulator {
     /// shift is +0.0, in runs of at least 16, are quiet: left out of the sums in
     /// draws where all of them are still +0.0 (see `SeriesHandling::quiet`). That
     /// part of the guess changes the speed, never the result. Each series' sketch
-    /// takes the resolution its pilot calls for ([`SeriesGuess::accuracies`]),
+    /// takes the resolution its pilot calls for ([`SeriesGuess::resolutions`]),
     /// which is part of the result: `guess` must have seen the run's pilot draws.
     pub fn guided(
         shifts: Vec<f64>,
@@ -195,7 +187,7 @@ impl Accumulator {
             "a guess for these series"
         );
         let handling = guess.handling(&shifts);
-        Self::with_handling(shifts, thresholds, &handling, &guess.accuracies())
+        Self::with_handling(shifts, thresholds, &handling, &guess.resolutions())
     }
 
     /// [`Self::new`] for series of which those flagged in `ternary` are expected
@@ -212,27 +204,21 @@ impl Accumulator {
             copy_of: vec![None; ternary.len()],
             quiet: vec![false; ternary.len()],
         };
-        let accuracies = vec![DEFAULT_RELATIVE_ACCURACY; shifts.len()];
-        Self::with_handling(shifts, thresholds, &handling, &accuracies)
+        let resolutions = vec![Resolution::DEFAULT; shifts.len()];
+        Self::with_handling(shifts, thresholds, &handling, &resolutions)
     }
 
-    /// `accuracies`: each series' sketch accuracy, a step of the resolution
+    /// `resolutions`: each series' sketch accuracy, a step of the resolution
     /// ladder (see [`PilotMoments::relative_accuracy`]).
     fn with_handling(
         shifts: Vec<f64>,
         thresholds: Vec<(usize, f64)>,
         handling: &SeriesHandling,
-        accuracies: &[f64],
+        resolutions: &[Resolution],
     ) -> Accumulator {
-        assert_eq!(accuracies.len(), shifts.len(), "one accuracy per series");
-        let sketches: Vec<QuantileSketch> = accuracies
-            .iter()
-            .map(|&alpha| {
-                QuantileSketch::with_params(alpha, DEFAULT_MAX_BUCKETS)
-                    .expect("a step of the resolution ladder")
-            })
-            .collect();
-        let block = SketchBlock::new(&shifts, &multipliers(&sketches), BLOCK, handling);
+        assert_eq!(resolutions.len(), shifts.len(), "one resolution per series");
+        let sketches: Vec<QuantileSketch> = resolutions.iter().map(Resolution::sketch).collect();
+        let block = SketchBlock::new(&shifts, &mappings(&sketches), BLOCK, handling);
         let moments = RunMoments::new(shifts);
         Accumulator {
             bank: moments.chunk_bank(),
@@ -387,7 +373,7 @@ impl Accumulator {
             for (quiet, shift) in handling.quiet.iter_mut().zip(&shifts) {
                 *quiet &= shift.to_bits() == 0;
             }
-            self.block = SketchBlock::new(&shifts, &multipliers(&self.sketches), BLOCK, &handling);
+            self.block = SketchBlock::new(&shifts, &mappings(&self.sketches), BLOCK, &handling);
         }
     }
 
@@ -460,6 +446,7 @@ impl Accumulator {
         };
         let same_resolution = |a: &QuantileSketch, b: &QuantileSketch| {
             a.relative_accuracy().to_bits() == b.relative_accuracy().to_bits()
+                && a.counts_extremes() == b.counts_extremes()
         };
         self.series() == other.series()
             && (0..self.series())
@@ -468,25 +455,27 @@ impl Accumulator {
             && bits(&self.thresholds) == bits(&other.thresholds)
     }
 
-    /// Each series' sketch accuracy α.
-    pub fn accuracies(&self) -> Vec<f64> {
+    /// Each series' sketch resolution.
+    pub fn resolutions(&self) -> Vec<Resolution> {
         self.sketches
             .iter()
-            .map(QuantileSketch::relative_accuracy)
+            .map(|s| Resolution {
+                alpha: s.relative_accuracy(),
+                counts_extremes: s.counts_extremes(),
+            })
             .collect()
     }
 }
 
-/// The mapping multiplier of each sketch, for coding values in a block.
-fn multipliers(sketches: &[QuantileSketch]) -> Vec<f64> {
-    sketches.iter().map(QuantileSketch::multiplier).collect()
-}
-
-/// Whether `alpha` is `DEFAULT_RELATIVE_ACCURACY · 2^−j` for some
-/// `j ≤ MAX_HALVINGS`, as the pilot chooses (halving is exact in binary).
-fn is_ladder_step(alpha: f64) -> bool {
-    (0..=MAX_HALVINGS)
-        .any(|j| alpha.to_bits() == (DEFAULT_RELATIVE_ACCURACY / f64::from(1u32 << j)).to_bits())
+/// How each sketch maps values, for coding them in a block.
+fn mappings(sketches: &[QuantileSketch]) -> Vec<SeriesMapping> {
+    sketches
+        .iter()
+        .map(|s| SeriesMapping {
+            multiplier: s.multiplier(),
+            counts_extremes: s.counts_extremes(),
+        })
+        .collect()
 }
 
 /// Borrowed serde form of an [`Accumulator`].
@@ -548,7 +537,7 @@ impl<'de> Deserialize<'de> for Accumulator {
         if raw
             .sketches
             .iter()
-            .any(|s| !is_ladder_step(s.relative_accuracy()))
+            .any(|s| !Resolution::is_ladder_step(s.relative_accuracy()))
         {
             return Err(corrupt("sketch accuracy is not one this version chooses"));
         }
@@ -557,7 +546,7 @@ impl<'de> Deserialize<'de> for Accumulator {
         acc.bank = raw.moments.chunk_bank();
         acc.block = SketchBlock::new(
             &shifts,
-            &multipliers(&raw.sketches),
+            &mappings(&raw.sketches),
             BLOCK,
             &SeriesHandling::coded(series),
         );
@@ -667,7 +656,7 @@ mod tests {
         assert_eq!(guess.copy_of(), vec![None, Some(0), None, Some(0), None]);
         let shifts = row(0).to_vec();
         let mut guided = Accumulator::guided(shifts.clone(), vec![(3, 1.5)], &guess);
-        let mut plain = Accumulator::with_accuracies(shifts, vec![(3, 1.5)], &guess.accuracies());
+        let mut plain = Accumulator::with_resolutions(shifts, vec![(3, 1.5)], &guess.resolutions());
         assert_eq!((guided.ternary_series(), guided.copied_series()), (1, 2));
         for d in 0..5000 {
             guided.add_draw(&row(d));
@@ -751,7 +740,7 @@ mod tests {
         // Series 6 had 0 in every draw of the guess but is summed from 1.0.
         shifts[6] = 1.0;
         let mut guided = Accumulator::guided(shifts.clone(), vec![(0, 1.5)], &guess);
-        let mut plain = Accumulator::with_accuracies(shifts, vec![(0, 1.5)], &guess.accuracies());
+        let mut plain = Accumulator::with_resolutions(shifts, vec![(0, 1.5)], &guess.resolutions());
         // 7..27 is quiet; 3..6 (cut short by series 6) and the others are too short.
         assert_eq!(guided.quiet_series(), 20);
         let mut d = 0;

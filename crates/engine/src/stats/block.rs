@@ -94,6 +94,15 @@ impl SeriesHandling {
     }
 }
 
+/// How a series' sketch maps values, as the block needs it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct SeriesMapping {
+    /// The sketch's mapping multiplier (see `QuantileSketch::multiplier`).
+    pub(crate) multiplier: f64,
+    /// Whether the sketch counts the values equal to its extremes.
+    pub(crate) counts_extremes: bool,
+}
+
 /// A copy that differed from its leader in the block: it counts its leader's
 /// first `prefix` codes of the block (whose extremes were `min` and `max`, and
 /// whose escaped values are the first `escapes_before` of the block's), then its
@@ -124,11 +133,13 @@ struct Diverged {
 pub(crate) struct SketchBlock {
     series: usize,
     capacity: usize,
-    /// Each series' mapping multiplier (its sketch's, see
-    /// `QuantileSketch::multiplier`).
-    multipliers: Vec<f64>,
+    /// How each series' sketch maps values.
+    mappings: Vec<SeriesMapping>,
     /// The multipliers of the coded series, by coded position.
     coded_multipliers: Vec<f64>,
+    /// The coded positions whose sketches count the values equal to their
+    /// extremes (the others' `at_min`/`at_max` stay 0, unread).
+    tracked: Vec<u32>,
     /// Series whose values are coded, ascending; position `k` in the per-coded
     /// arrays below is series `coded[k]`.
     coded: Vec<u32>,
@@ -191,21 +202,21 @@ pub(crate) struct SketchBlock {
 }
 
 impl SketchBlock {
-    /// A block of up to `capacity` draws for sketches mapped with `multipliers`
+    /// A block of up to `capacity` draws for sketches that map as `mappings`
     /// (one per series, each its sketch's). Each series' anchor is the bucket of
     /// its value in `typical`; `handling` says which series are expected to be
     /// ternary or copies (it changes how fast values are counted, never the
     /// counts; a copy whose sketch maps differently from its leader's is coded).
     pub(crate) fn new(
         typical: &[f64],
-        multipliers: &[f64],
+        mappings: &[SeriesMapping],
         capacity: usize,
         handling: &SeriesHandling,
     ) -> SketchBlock {
         assert!(
             typical.len() == handling.ternary.len()
                 && typical.len() == handling.copy_of.len()
-                && typical.len() == multipliers.len(),
+                && typical.len() == mappings.len(),
             "one entry per series"
         );
         assert!(
@@ -214,28 +225,33 @@ impl SketchBlock {
         );
         let anchors = typical
             .iter()
-            .zip(multipliers)
-            .map(|(&x, &m)| anchor_of(m, x))
+            .zip(mappings)
+            .map(|(&x, m)| anchor_of(m.multiplier, x))
             .collect();
-        let multipliers = multipliers.to_vec();
-        Self::with_handling(typical.len(), multipliers, capacity, handling, anchors)
+        Self::with_handling(
+            typical.len(),
+            mappings.to_vec(),
+            capacity,
+            handling,
+            anchors,
+        )
     }
 
     /// A block whose coded series start from the anchors `anchor_of_series`
     /// (one per series; those of ternary series are ignored).
     fn with_handling(
         series: usize,
-        multipliers: Vec<f64>,
+        mappings: Vec<SeriesMapping>,
         capacity: usize,
         handling: &SeriesHandling,
         anchor_of_series: Vec<i32>,
     ) -> SketchBlock {
         // A copy counts its leader's codes: only where both map alike.
         let mut handling = handling.clone();
+        let bits = |m: &SeriesMapping| (m.multiplier.to_bits(), m.counts_extremes);
         for (i, copy_of) in handling.copy_of.iter_mut().enumerate() {
-            let maps_alike = |l: u32| {
-                multipliers.get(l as usize).map(|m| m.to_bits()) == Some(multipliers[i].to_bits())
-            };
+            let maps_alike =
+                |l: u32| mappings.get(l as usize).map(bits) == Some(bits(&mappings[i]));
             if copy_of.is_some_and(|l| !maps_alike(l)) {
                 *copy_of = None;
             }
@@ -291,8 +307,15 @@ impl SketchBlock {
         SketchBlock {
             series,
             capacity,
-            coded_multipliers: coded.iter().map(|&i| multipliers[i as usize]).collect(),
-            multipliers,
+            coded_multipliers: coded
+                .iter()
+                .map(|&i| mappings[i as usize].multiplier)
+                .collect(),
+            tracked: (coded.iter().enumerate())
+                .filter(|&(_, &i)| mappings[i as usize].counts_extremes)
+                .map(|(k, _)| k as u32)
+                .collect(),
+            mappings,
             anchors: coded
                 .iter()
                 .map(|&i| anchor_of_series[i as usize])
@@ -441,7 +464,7 @@ impl SketchBlock {
         let mut codes = std::mem::take(&mut self.codes);
         *self = Self::with_handling(
             self.series,
-            self.multipliers.clone(),
+            self.mappings.clone(),
             self.capacity,
             handling,
             anchors,
@@ -513,6 +536,22 @@ impl SketchBlock {
                 }
                 self.gathered[..n + counted].split_at(n)
             };
+        // Before `code_row` moves the extremes: a value below them restarts the count.
+        for &k in &self.tracked {
+            let k = k as usize;
+            let x = coded_values[k] + 0.0;
+            let (lo, hi) = (self.min[k], self.max[k]);
+            self.at_min[k] = if x < lo {
+                1
+            } else {
+                self.at_min[k] + u64::from(x == lo)
+            };
+            self.at_max[k] = if x > hi {
+                1
+            } else {
+                self.at_max[k] + u64::from(x == hi)
+            };
+        }
         let escapes = code_row(Row {
             values: coded_values,
             anchors: &self.anchors,
@@ -521,8 +560,6 @@ impl SketchBlock {
             t,
             min: &mut self.min,
             max: &mut self.max,
-            at_min: &mut self.at_min,
-            at_max: &mut self.at_max,
         });
         let others = count_ternary(TernaryRow {
             values: ternary_values,
@@ -724,11 +761,11 @@ impl SketchBlock {
         let mut anchors = self.anchors_of_series();
         for &(i, x) in demoted {
             handling.ternary[i as usize] = false;
-            anchors[i as usize] = anchor_of(self.multipliers[i as usize], x);
+            anchors[i as usize] = anchor_of(self.mappings[i as usize].multiplier, x);
         }
         for &(i, x) in split {
             handling.copy_of[i as usize] = None;
-            anchors[i as usize] = anchor_of(self.multipliers[i as usize], x);
+            anchors[i as usize] = anchor_of(self.mappings[i as usize].multiplier, x);
         }
         self.rehandle(&handling, anchors);
     }
@@ -809,8 +846,6 @@ struct Row<'a> {
     t: usize,
     min: &'a mut [f64],
     max: &'a mut [f64],
-    at_min: &'a mut [u64],
-    at_max: &'a mut [u64],
 }
 
 avx2_dispatch! {
@@ -832,22 +867,10 @@ fn code_row_portable(row: Row<'_>) -> bool {
     let (values, multipliers) = (row.values, &row.multipliers[..n]);
     let (anchors, tile, t) = (&row.anchors[..n], &mut row.tile[..n], row.t);
     let (min, max) = (&mut row.min[..n], &mut row.max[..n]);
-    let (at_min, at_max) = (&mut row.at_min[..n], &mut row.at_max[..n]);
     let mut escapes = 0u16;
     for k in 0..n {
         // -0.0 becomes +0.0, as in `QuantileSketch::insert`.
         let x = values[k] + 0.0;
-        // Selects on 64-bit lanes, as wide as the comparisons, so they vectorize.
-        at_min[k] = if x < min[k] {
-            1
-        } else {
-            at_min[k] + u64::from(x == min[k])
-        };
-        at_max[k] = if x > max[k] {
-            1
-        } else {
-            at_max[k] + u64::from(x == max[k])
-        };
         // `f64::min`/`max` rather than a select on the comparison, which the
         // compiler turns into masked stores (slow on AMD). The same values: no
         // operand is NaN, and equal operands have equal bits (zeros are +0.0).
@@ -890,6 +913,13 @@ fn anchor_of(multiplier: f64, x: f64) -> i32 {
 mod tests {
     use super::*;
 
+    fn mapping(sketch: &QuantileSketch) -> SeriesMapping {
+        SeriesMapping {
+            multiplier: sketch.multiplier(),
+            counts_extremes: sketch.counts_extremes(),
+        }
+    }
+
     /// Bucket counts that pass 2^16 while counted from blocks (the carry path of
     /// the histogram transfer) match value-by-value inserts.
     #[test]
@@ -901,7 +931,7 @@ mod tests {
         };
         let mut block = SketchBlock::new(
             &value(0),
-            &[template.multiplier(); 2],
+            &[mapping(&template); 2],
             2048,
             &SeriesHandling::coded(2),
         );
@@ -982,7 +1012,6 @@ mod tests {
         let run = |avx2: bool| {
             let (mut tile, mut min, mut max) =
                 (vec![Line([7; TILE]); n], vec![1.0; n], vec![-1.0; n]);
-            let (mut at_min, mut at_max) = (vec![3u64; n], vec![5u64; n]);
             let row = Row {
                 values: &values,
                 anchors: &anchors,
@@ -991,8 +1020,6 @@ mod tests {
                 t: 5,
                 min: &mut min,
                 max: &mut max,
-                at_min: &mut at_min,
-                at_max: &mut at_max,
             };
             let escapes = if avx2 {
                 // SAFETY: AVX2 support was checked at the top of the test.
@@ -1007,7 +1034,7 @@ mod tests {
                     .all(|line| (0..TILE).all(|t| t == 5 || line.0[t] == 7))
             );
             let codes: Vec<u16> = tile.iter().map(|line| line.0[5]).collect();
-            (escapes, codes, bits(&min), bits(&max), at_min, at_max)
+            (escapes, codes, bits(&min), bits(&max))
         };
         let portable = run(false);
         assert!(portable.0, "some values escape their anchors");
@@ -1059,8 +1086,7 @@ mod tests {
                 copy_of: vec![None; n],
                 quiet: vec![false; n],
             };
-            let mut block =
-                SketchBlock::new(&typical, &vec![template.multiplier(); n], 64, &handling);
+            let mut block = SketchBlock::new(&typical, &vec![mapping(&template); n], 64, &handling);
             let (coded, direct) = through_block(&mut block, &columns);
             assert_eq!(block.buffered(), 0);
             assert_eq!(coded, direct, "flags {flags:?}");
@@ -1150,8 +1176,7 @@ mod tests {
             quiet: vec![false; n],
         };
         let typical: Vec<f64> = columns.iter().map(|c| c[0]).collect();
-        let mut block =
-            SketchBlock::new(&typical, &vec![template.multiplier(); n], 1024, &handling);
+        let mut block = SketchBlock::new(&typical, &vec![mapping(&template); n], 1024, &handling);
         assert_eq!(block.copied_series(), 6, "1, 2, 3, 7, 9 and 12");
         let (coded, direct) = through_block(&mut block, &columns);
         assert_eq!(coded, direct);

@@ -58,7 +58,9 @@ pub use exact::ExactDraws;
 pub use given_data::{
     FILTER_BINS, FIRST_ORDER_BINS, FilterResult, GivenDataSums, GivenFirstOrder, ks_p_value,
 };
-pub use resolution::{ABSOLUTE_ACCURACY_SD, MAX_HALVINGS, PilotMoments, RELATIVE_ACCURACY};
+pub use resolution::{
+    ABSOLUTE_ACCURACY_SD, MAX_HALVINGS, PilotMoments, RELATIVE_ACCURACY, Resolution,
+};
 pub use sketch::{
     DEFAULT_RELATIVE_ACCURACY, QuantileSketch, SketchCounts, inverted_cdf_rank,
     quantile_error_bound,

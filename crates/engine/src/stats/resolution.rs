@@ -24,7 +24,7 @@
 //! ([`Summary::sketch_error`](super::Summary::sketch_error)) and the run checks it
 //! against the final sd.
 
-use super::sketch::DEFAULT_RELATIVE_ACCURACY;
+use super::sketch::{DEFAULT_MAX_BUCKETS, DEFAULT_RELATIVE_ACCURACY, QuantileSketch};
 
 /// The stated absolute accuracy of a reported quantile, in standard deviations
 /// of its series.
@@ -43,15 +43,82 @@ const PILOT_TARGET_SD: f64 = 0.0075;
 /// their summaries say so through their error bound).
 pub const MAX_HALVINGS: u32 = 10;
 
-/// Running location, spread and largest magnitude of one series over the pilot
-/// draws (Welford's recurrence, in draw order, so the result is a run constant).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// How a series' sketch is set up: its relative accuracy α (a step of the
+/// ladder) and whether it counts the values equal to its extremes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Resolution {
+    /// Relative accuracy α.
+    pub alpha: f64,
+    /// Whether the draws equal to the exact min and max are counted, so that
+    /// the ranks they hold are reported exactly.
+    pub counts_extremes: bool,
+}
+
+impl Resolution {
+    /// [`DEFAULT_RELATIVE_ACCURACY`], counting the extremes.
+    pub const DEFAULT: Resolution = Resolution {
+        alpha: DEFAULT_RELATIVE_ACCURACY,
+        counts_extremes: true,
+    };
+
+    /// Whether `alpha` is `DEFAULT_RELATIVE_ACCURACY · 2^−j` for some
+    /// `j ≤ MAX_HALVINGS` (halving is exact in binary).
+    pub fn is_ladder_step(alpha: f64) -> bool {
+        (0..=MAX_HALVINGS).any(|j| {
+            alpha.to_bits() == (DEFAULT_RELATIVE_ACCURACY / f64::from(1u32 << j)).to_bits()
+        })
+    }
+
+    /// An empty sketch with this resolution.
+    ///
+    /// # Panics
+    /// If `alpha` is not a step of the ladder.
+    pub fn sketch(&self) -> QuantileSketch {
+        assert!(
+            Self::is_ladder_step(self.alpha),
+            "α {} is not a step of the resolution ladder",
+            self.alpha
+        );
+        let sketch = QuantileSketch::with_params(self.alpha, DEFAULT_MAX_BUCKETS)
+            .expect("ladder steps are valid accuracies");
+        if self.counts_extremes {
+            sketch
+        } else {
+            sketch.without_extreme_counts()
+        }
+    }
+}
+
+/// Running location, spread, largest magnitude and extremes of one series over
+/// the pilot draws (Welford's recurrence, in draw order, so the result is a run
+/// constant).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PilotMoments {
     count: u64,
     mean: f64,
     /// Sum of squared deviations from the running mean.
     m2: f64,
     max_abs: f64,
+    min: f64,
+    max: f64,
+    /// Pilot draws equal to `min` and to `max`.
+    at_min: u64,
+    at_max: u64,
+}
+
+impl Default for PilotMoments {
+    fn default() -> Self {
+        PilotMoments {
+            count: 0,
+            mean: 0.0,
+            m2: 0.0,
+            max_abs: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            at_min: 0,
+            at_max: 0,
+        }
+    }
 }
 
 impl PilotMoments {
@@ -63,6 +130,27 @@ impl PilotMoments {
         self.mean += delta / self.count as f64;
         self.m2 += delta * (x - self.mean);
         self.max_abs = self.max_abs.max(x.abs());
+        let x = x + 0.0;
+        if x < self.min {
+            (self.min, self.at_min) = (x, 1);
+        } else if x == self.min {
+            self.at_min += 1;
+        }
+        if x > self.max {
+            (self.max, self.at_max) = (x, 1);
+        } else if x == self.max {
+            self.at_max += 1;
+        }
+    }
+
+    /// The sketch setup for this series: [`Self::relative_accuracy`], and the
+    /// extremes counted where the pilot saw a value at its min or max twice (a
+    /// point mass there; a continuous series has each once).
+    pub fn resolution(&self) -> Resolution {
+        Resolution {
+            alpha: self.relative_accuracy(),
+            counts_extremes: self.at_min >= 2 || self.at_max >= 2,
+        }
     }
 
     /// The sample standard deviation (0 for fewer than two values).

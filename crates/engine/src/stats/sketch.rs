@@ -702,9 +702,11 @@ pub struct QuantileSketch {
     max: f64,
     /// How many values equal `min` and `max` exactly: the ranks they hold are
     /// reported exactly (an indicator, a share pinned at 0 or 1, a value clamped
-    /// at a bound).
+    /// at a bound). Without `counts_extremes`, 1 each once a value is in (only
+    /// the extreme ranks themselves are known to be exact).
     at_min: u64,
     at_max: u64,
+    counts_extremes: bool,
 }
 
 /// The exact extremes of a set of values and how many values equal each.
@@ -760,7 +762,24 @@ impl QuantileSketch {
             max: f64::NEG_INFINITY,
             at_min: 0,
             at_max: 0,
+            counts_extremes: true,
         }
+    }
+
+    /// This sketch, empty, keeping only `min` and `max` themselves exact instead
+    /// of counting the values equal to them: for series whose values are spread
+    /// continuously, where the count is 1 anyway and costs time per value.
+    #[must_use]
+    pub fn without_extreme_counts(mut self) -> Self {
+        self.clear();
+        self.counts_extremes = false;
+        self
+    }
+
+    /// Whether the values equal to `min` and `max` are counted.
+    #[must_use]
+    pub fn counts_extremes(&self) -> bool {
+        self.counts_extremes
     }
 
     /// Empties the sketch (as [`QuantileSketch::new`] with its parameters),
@@ -819,6 +838,9 @@ impl QuantileSketch {
             (self.max, self.at_max) = (e.max, e.at_max);
         } else if e.max == self.max {
             self.at_max += e.at_max;
+        }
+        if !self.counts_extremes {
+            (self.at_min, self.at_max) = (1, 1);
         }
     }
 
@@ -992,6 +1014,7 @@ impl QuantileSketch {
     pub fn merge(&mut self, other: &QuantileSketch) -> Result<(), StatsError> {
         if self.relative_accuracy.to_bits() != other.relative_accuracy.to_bits()
             || self.max_buckets != other.max_buckets
+            || self.counts_extremes != other.counts_extremes
         {
             return Err(StatsError::SketchParameters);
         }
@@ -1132,6 +1155,7 @@ impl QuantileSketch {
             max: nonempty.then_some(self.max),
             at_min: self.at_min,
             at_max: self.at_max,
+            counts_extremes: self.counts_extremes,
             positive: store(&self.positive),
             negative: store(&self.negative),
         }
@@ -1289,6 +1313,7 @@ struct CanonicalSketch {
     max: Option<f64>,
     at_min: u64,
     at_max: u64,
+    counts_extremes: bool,
     positive: CanonicalStore,
     negative: CanonicalStore,
 }
@@ -1304,6 +1329,7 @@ impl PartialEq for CanonicalSketch {
             && bits(self.max) == bits(o.max)
             && self.at_min == o.at_min
             && self.at_max == o.at_max
+            && self.counts_extremes == o.counts_extremes
             && self.positive == o.positive
             && self.negative == o.negative
     }
@@ -1326,6 +1352,7 @@ struct RawSketch {
     max: Option<f64>,
     at_min: u64,
     at_max: u64,
+    counts_extremes: bool,
     positive: RawStore,
     negative: RawStore,
 }
@@ -1367,15 +1394,21 @@ impl QuantileSketch {
         // Between 1 and count values at each extreme, all of them when both agree.
         let (at_min, at_max, n) = (raw.at_min, raw.at_max, raw.count);
         let one_value = s.min == s.max && at_min == n && at_max == n;
-        let consistent = n == 0
-            || one_value
+        let counted = one_value
             || (at_min >= 1 && at_max >= 1 && at_min.checked_add(at_max).is_some_and(|t| t <= n));
+        let consistent = n == 0
+            || if raw.counts_extremes {
+                counted
+            } else {
+                at_min == 1 && at_max == 1
+            };
         if !consistent {
             return Err(StatsError::Corrupt(
                 "counts at min/max inconsistent with count",
             ));
         }
         (s.at_min, s.at_max) = (at_min, at_max);
+        s.counts_extremes = raw.counts_extremes;
         Ok(s)
     }
 }
