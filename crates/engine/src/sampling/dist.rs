@@ -9,9 +9,10 @@
 //! A [`Dist`] can only be built through [`Dist::new`], which rejects impossible
 //! arguments, so an invalid distribution cannot exist after loading.
 
-use super::beta::BetaQuantile;
 use super::elementary::exp;
+use super::pinv::Inversion;
 use statrs::function::erf;
+use std::sync::Arc;
 
 pub use super::normal::std_normal_quantile;
 
@@ -88,12 +89,10 @@ enum Kind {
         mu: f64,
         sigma: f64,
     },
-    Beta {
-        quantile: BetaQuantile,
-        min: f64,
-        width: f64,
-    },
-    Gamma(statrs::distribution::Gamma),
+    /// Beta (and PERT) on `[min, min + width]`.
+    Beta(TableMap),
+    /// Gamma: `min` 0, `width` the scale.
+    Gamma(TableMap),
 }
 
 /// Why a set of distribution arguments is impossible.
@@ -207,14 +206,14 @@ impl Dist {
                 mode_inside(min, mode, max)?;
                 positive("shape", shape)?;
                 let width = max - min;
-                Kind::Beta {
-                    quantile: BetaQuantile::new(
+                Kind::Beta(TableMap {
+                    inversion: Inversion::beta(
                         1.0 + shape * (mode - min) / width,
                         1.0 + shape * (max - mode) / width,
                     ),
                     min,
                     width,
-                }
+                })
             }
             DistSpec::Normal { mean, sd, min, max } => {
                 finite("mean", mean)?;
@@ -235,24 +234,27 @@ impl Dist {
                 positive("alpha", alpha)?;
                 positive("beta", beta)?;
                 ordered(min, max)?;
-                Kind::Beta {
-                    quantile: BetaQuantile::new(alpha, beta),
+                Kind::Beta(TableMap {
+                    inversion: Inversion::beta(alpha, beta),
                     min,
                     width: max - min,
-                }
+                })
             }
             DistSpec::Gamma { shape, scale } => {
                 positive("shape", shape)?;
                 positive("scale", scale)?;
-                // statrs uses the rate parameterisation.
-                let gamma = statrs::distribution::Gamma::new(shape, 1.0 / scale).map_err(|_| {
-                    DistError::OutOfRange {
+                if !(1.0 / scale).is_finite() {
+                    return Err(DistError::OutOfRange {
                         name: "scale",
                         requirement: "a positive number whose reciprocal is finite",
                         value: scale,
-                    }
-                })?;
-                Kind::Gamma(gamma)
+                    });
+                }
+                Kind::Gamma(TableMap {
+                    inversion: Inversion::gamma(shape),
+                    min: 0.0,
+                    width: scale,
+                })
             }
         };
         Ok(Dist { kind, spec })
@@ -325,15 +327,7 @@ impl Dist {
                 (m.shift + m.scale * std_normal_quantile(m.u_lo + u * m.u_width))
                     .clamp(m.min, m.max)
             }
-            Kind::Beta {
-                quantile,
-                min,
-                width,
-            } => min + width * quantile.quantile(u),
-            Kind::Gamma(gamma) => {
-                use statrs::distribution::ContinuousCDF;
-                gamma.inverse_cdf(u)
-            }
+            Kind::Beta(map) | Kind::Gamma(map) => map.quantile(u),
         }
     }
 
@@ -376,6 +370,15 @@ impl Dist {
                 left_area,
                 right_area,
             }),
+            _ => None,
+        }
+    }
+
+    /// The tabulated inverse CDF of a beta, PERT or gamma distribution, as
+    /// [`Self::quantile`] computes it (`None` for other kinds).
+    pub(crate) fn table_map(&self) -> Option<&TableMap> {
+        match &self.kind {
+            Kind::Beta(map) | Kind::Gamma(map) => Some(map),
             _ => None,
         }
     }
@@ -471,7 +474,7 @@ impl Dist {
                 hi: f64::INFINITY,
                 open_lo: true,
             },
-            Kind::Beta { min, width, .. } => closed(*min, min + width),
+            Kind::Beta(map) => closed(map.min, map.min + map.width),
         }
     }
 }
@@ -505,6 +508,24 @@ impl TriangularMap {
         } else {
             self.max - root
         }
+    }
+}
+
+/// A beta, PERT or gamma quantile function: `min + width·Q(u)`, `Q` the
+/// standard family's shared inverse ([`Inversion`], tabulated where setup met
+/// its u-error bound).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct TableMap {
+    pub(crate) inversion: Arc<Inversion>,
+    pub(crate) min: f64,
+    pub(crate) width: f64,
+}
+
+impl TableMap {
+    /// The quantile of level `u`; the batch path and [`Dist::quantile`] both call it.
+    #[inline(always)]
+    pub(crate) fn quantile(&self, u: f64) -> f64 {
+        self.min + self.width * self.inversion.quantile(u)
     }
 }
 
