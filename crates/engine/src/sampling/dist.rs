@@ -10,7 +10,7 @@
 //! arguments, so an invalid distribution cannot exist after loading.
 
 use super::elementary::exp;
-use super::pinv::Inversion;
+use super::pinv::{Inversion, Record, from_records};
 use statrs::function::erf;
 use std::sync::Arc;
 
@@ -566,6 +566,60 @@ impl TableMap {
     }
 }
 
+/// Levels interpolated together by [`table_quantiles`].
+const LANES: usize = 8;
+
+/// Levels whose intervals [`table_quantiles`] looks up before interpolating any.
+const LOOKUPS: usize = 256;
+
+/// `xs[k] = maps[k].quantile(us[k])` (slices of one length), bit for bit. The
+/// intervals of up to [`LOOKUPS`] levels are looked up first, so that the
+/// cache misses of many tables overlap, then the polynomials of [`LANES`]
+/// levels are evaluated together ([`from_records`]); a group with a level
+/// outside its table's range takes [`TableMap::quantile`] value by value.
+#[inline(always)]
+pub(crate) fn table_quantiles(maps: &[TableMap], us: &[f64], xs: &mut [f64]) {
+    let n = us.len();
+    let (maps, xs) = (&maps[..n], &mut xs[..n]);
+    let outside: &Record = &[0.0; _];
+    let mut records: [&Record; LOOKUPS] = [outside; LOOKUPS];
+    for first in (0..n).step_by(LOOKUPS) {
+        let last = n.min(first + LOOKUPS);
+        let (maps, us, xs) = (&maps[first..last], &us[first..last], &mut xs[first..last]);
+        let mut tabulated = [true; LOOKUPS];
+        for (k, (map, &u)) in maps.iter().zip(us).enumerate() {
+            match map.inversion.record(u) {
+                Some(record) => records[k] = record,
+                None => tabulated[k] = false,
+            }
+        }
+        let groups = us.len() / LANES * LANES;
+        for start in (0..groups).step_by(LANES) {
+            let end = start + LANES;
+            let maps = &maps[start..end];
+            let levels: &[f64; LANES] = us[start..end].try_into().expect("LANES levels");
+            if tabulated[start..end].iter().all(|&t| t) {
+                let group = records[start..end].try_into().expect("LANES records");
+                let values = from_records(group, levels);
+                for ((x, map), v) in xs[start..end].iter_mut().zip(maps).zip(values) {
+                    *x = map.min + map.width * v;
+                }
+            } else {
+                for ((x, map), &u) in xs[start..end].iter_mut().zip(maps).zip(levels) {
+                    *x = map.quantile(u);
+                }
+            }
+        }
+        for ((x, map), &u) in xs[groups..]
+            .iter_mut()
+            .zip(&maps[groups..])
+            .zip(&us[groups..])
+        {
+            *x = map.quantile(u);
+        }
+    }
+}
+
 /// The map from a uniform to a value of the normal family (see [`Dist::z_map`]).
 /// For an untruncated distribution `u_lo + u·u_width = u` and the clamp does
 /// nothing, exactly.
@@ -807,6 +861,57 @@ mod tests {
                 "triangular {min} {mode} {max}: u-error {error:e}"
             );
             assert_eq!((d.quantile(0.0), d.quantile(1.0)), (min, max));
+        }
+    }
+
+    /// The interleaved evaluation has the bits of the scalar quantile, in groups
+    /// of [`LANES`] inside the tables, groups with a level outside one, and the
+    /// remainder.
+    #[test]
+    fn table_quantiles_of_many_levels_have_the_scalar_bits() {
+        let specs = (0..37).map(|k| {
+            let position = 0.1 + 0.8 * (k as f64 * 0.618).fract();
+            match k % 3 {
+                0 => DistSpec::Pert {
+                    min: 1.0,
+                    mode: 1.0 + 2.0 * position,
+                    max: 3.0,
+                    shape: 4.0,
+                },
+                1 => DistSpec::Beta {
+                    alpha: 0.5 + 3.0 * position,
+                    beta: 2.0,
+                    min: 0.0,
+                    max: 5.0,
+                },
+                _ => DistSpec::Gamma {
+                    shape: 0.3 + 10.0 * position,
+                    scale: 2.0,
+                },
+            }
+        });
+        let dists: Vec<Dist> = specs.map(dist).collect();
+        let maps: Vec<TableMap> = dists
+            .iter()
+            .map(|d| d.table_map().unwrap().clone())
+            .collect();
+        for shift in 0..5 {
+            let us: Vec<f64> = (0..maps.len())
+                .map(|k| match (k + shift) % 11 {
+                    0 if shift % 2 == 0 => 1e-12,
+                    1 if shift % 2 == 0 => 1.0 - 1e-13,
+                    j => (j as f64 + 0.3) / 11.5,
+                })
+                .collect();
+            let mut xs = vec![0.0; maps.len()];
+            table_quantiles(&maps, &us, &mut xs);
+            for (k, (&x, d)) in xs.iter().zip(&dists).enumerate() {
+                assert_eq!(
+                    x.to_bits(),
+                    d.quantile(us[k]).to_bits(),
+                    "{k}, shift {shift}"
+                );
+            }
         }
     }
 

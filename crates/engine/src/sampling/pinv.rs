@@ -49,11 +49,20 @@ const TAIL: f64 = 1e-10;
 /// The largest tail mass left to the exact inverse before the table is given up.
 const MAX_TAIL: f64 = 1e-2;
 
+/// Guide entries per interval: more make a step past the guide's interval
+/// (a branch the predictor often misses) rarer, for 4 bytes each.
+const GUIDE_PER_INTERVAL: usize = 4;
+
 /// A table needing more intervals than this is given up (the exact inverse is used).
 const MAX_INTERVALS: usize = 4096;
 
-/// Values per interval in [`Pinv::coef`]: `c_n, t_{n−1}, c_{n−1}, …, t_1, c_1`.
+/// Newton coefficients per interval: `c_n, t_{n−1}, c_{n−1}, …, t_1, c_1`.
 const STRIDE: usize = 2 * ORDER - 1;
+
+/// Values per interval in [`Pinv::records`]: `u_left, u_right, x_left, x_right`,
+/// then the Newton coefficients. One contiguous record, so that a value reads the
+/// guide entry and one record (3–4 cache lines), not five arrays.
+const RECORD: usize = 4 + STRIDE;
 
 /// A CDF with its survival function and an exact (slow) inverse.
 pub(super) trait Cdf {
@@ -94,29 +103,68 @@ fn knot(f: &impl Cdf, x: f64) -> Knot {
 
 /// A tabulated inverse CDF on `[u_min, u_max]`.
 ///
-/// Invariants: `u_left` and `x_left` hold `m + 1` increasing values (interval `i`
-/// is `[u_left[i], u_left[i + 1]]`, its values in `[x_left[i], x_left[i + 1]]`),
-/// `coef` holds `m · STRIDE` Newton coefficients, and `guide[g]` is an interval at
-/// or before the one of every `u` whose guide index is `g`.
+/// Invariants: `records` holds `m` records of [`RECORD`] values, interval `i`
+/// being `[u_left, u_right]` with values in `[x_left, x_right]`, each interval's
+/// right end the next one's left end, all increasing; `guide[g]` is an interval
+/// at or before the one of every `u` whose guide index is `g`.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct Pinv {
     u_min: f64,
     u_max: f64,
     guide_scale: f64,
     guide: Box<[u32]>,
-    u_left: Box<[f64]>,
-    x_left: Box<[f64]>,
-    coef: Box<[f64]>,
+    records: Box<[Record]>,
 }
+
+/// One interval's values (see [`RECORD`]).
+pub(crate) type Record = [f64; RECORD];
 
 /// `x_left + t·p(t)` with `p` in Newton's form (see [`STRIDE`]).
 #[inline(always)]
-fn newton(record: &[f64], x_left: f64, t: f64) -> f64 {
-    let mut p = record[0];
+fn newton(coef: &[f64], x_left: f64, t: f64) -> f64 {
+    let mut p = coef[0];
     for k in 0..ORDER - 1 {
-        p = record[2 * k + 2] + (t - record[2 * k + 1]) * p;
+        p = coef[2 * k + 2] + (t - coef[2 * k + 1]) * p;
     }
     x_left + t * p
+}
+
+/// The value of level `u` from its interval's record: [`newton`] clamped to the
+/// interval's values, so that the table is monotone across knots.
+#[inline(always)]
+pub(crate) fn from_record(record: &Record, u: f64) -> f64 {
+    let (lo, hi) = (record[2], record[3]);
+    let x = newton(&record[4..], lo, u - record[0]);
+    clamp(x, lo, hi)
+}
+
+/// [`from_record`] of `L` levels at once, the steps of their polynomials
+/// interleaved: each value's Horner chain is a run of dependent multiplications
+/// and additions (about 80 cycles of latency at degree 11), and `L` independent
+/// chains keep the floating-point units busy meanwhile. The same operations per
+/// value, so the same bits.
+#[inline(always)]
+pub(crate) fn from_records<const L: usize>(records: &[&Record; L], us: &[f64; L]) -> [f64; L] {
+    let t: [f64; L] = std::array::from_fn(|l| us[l] - records[l][0]);
+    let mut p: [f64; L] = std::array::from_fn(|l| records[l][4]);
+    for k in 0..ORDER - 1 {
+        for l in 0..L {
+            p[l] = records[l][4 + 2 * k + 2] + (t[l] - records[l][4 + 2 * k + 1]) * p[l];
+        }
+    }
+    std::array::from_fn(|l| clamp(records[l][2] + t[l] * p[l], records[l][2], records[l][3]))
+}
+
+/// `x` clamped to `[lo, hi]` by comparisons (NaN stays NaN).
+#[inline(always)]
+fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
+    if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    }
 }
 
 impl Pinv {
@@ -134,20 +182,26 @@ impl Pinv {
     /// The table of the fitted intervals, `hi` the right end of the last.
     fn assemble(intervals: &[(Knot, [f64; STRIDE])], hi: Knot) -> Pinv {
         let m = intervals.len();
-        let mut u_left: Vec<f64> = intervals.iter().map(|(k, _)| k.u).collect();
-        let mut x_left: Vec<f64> = intervals.iter().map(|(k, _)| k.x).collect();
-        u_left.push(hi.u);
-        x_left.push(hi.x);
-        let coef: Vec<f64> = intervals.iter().flat_map(|(_, r)| *r).collect();
-        let (u_min, u_max) = (u_left[0], u_left[m]);
-        let guide_scale = m as f64 / (u_max - u_min);
-        let index = |u: f64| (((u - u_min) * guide_scale) as usize).min(m - 1);
+        let right = |i: usize| intervals.get(i + 1).map_or(hi, |(k, _)| *k);
+        let records: Vec<Record> = (intervals.iter().enumerate())
+            .map(|(i, (l, coef))| {
+                let r = right(i);
+                let mut record = [0.0; RECORD];
+                record[..4].copy_from_slice(&[l.u, r.u, l.x, r.x]);
+                record[4..].copy_from_slice(coef);
+                record
+            })
+            .collect();
+        let (u_min, u_max) = (intervals[0].0.u, hi.u);
+        let guide_len = GUIDE_PER_INTERVAL * m;
+        let guide_scale = guide_len as f64 / (u_max - u_min);
+        let index = |u: f64| (((u - u_min) * guide_scale) as usize).min(guide_len - 1);
         // guide[g]: the last interval starting at a guide index below g (the
         // index is monotone in u, so every u of index g lies past its start).
         let mut i = 0;
-        let guide: Vec<u32> = (0..m)
+        let guide: Vec<u32> = (0..guide_len)
             .map(|g| {
-                while i + 1 < m && index(u_left[i + 1]) < g {
+                while i + 1 < m && index(intervals[i + 1].0.u) < g {
                     i += 1;
                 }
                 i as u32
@@ -158,42 +212,36 @@ impl Pinv {
             u_max,
             guide_scale,
             guide: guide.into_boxed_slice(),
-            u_left: u_left.into_boxed_slice(),
-            x_left: x_left.into_boxed_slice(),
-            coef: coef.into_boxed_slice(),
+            records: records.into_boxed_slice(),
         }
     }
 
     /// The interpolated quantile of `u`, `None` outside `[u_min, u_max]` (and NaN).
     #[inline(always)]
     pub(super) fn quantile(&self, u: f64) -> Option<f64> {
+        self.record(u).map(|record| from_record(record, u))
+    }
+
+    /// The record of the interval of `u`, `None` outside `[u_min, u_max]` (and NaN).
+    #[inline(always)]
+    pub(super) fn record(&self, u: f64) -> Option<&Record> {
         if !(u >= self.u_min && u <= self.u_max) {
             return None;
         }
+        let last = self.records.len() - 1;
         let g = ((u - self.u_min) * self.guide_scale) as usize;
         let mut i = self.guide[g.min(self.guide.len() - 1)] as usize;
-        let last = self.guide.len() - 1;
-        while i < last && u >= self.u_left[i + 1] {
+        while i < last && u >= self.records[i][1] {
             i += 1;
         }
-        let t = u - self.u_left[i];
-        let x = newton(&self.coef[i * STRIDE..(i + 1) * STRIDE], self.x_left[i], t);
-        // Within the interval's values, so that the table is monotone across knots.
-        let (lo, hi) = (self.x_left[i], self.x_left[i + 1]);
-        Some(if x < lo {
-            lo
-        } else if x > hi {
-            hi
-        } else {
-            x
-        })
+        Some(&self.records[i])
     }
 
     /// `exact`, the exact quantile of a `u` outside the range, kept beyond the
     /// table's end values so that the whole inverse stays monotone.
     #[inline]
     fn beyond(&self, u: f64, exact: f64) -> f64 {
-        let (first, last) = (self.x_left[0], self.x_left[self.x_left.len() - 1]);
+        let (first, last) = (self.records[0][2], self.records[self.records.len() - 1][3]);
         if u < self.u_min && exact > first {
             first
         } else if u > self.u_max && exact < last {
@@ -205,7 +253,7 @@ impl Pinv {
 
     /// Number of intervals.
     pub(super) fn intervals(&self) -> usize {
-        self.guide.len()
+        self.records.len()
     }
 
     /// The tabulated range `[u_min, u_max]`.
@@ -217,7 +265,7 @@ impl Pinv {
     /// Bytes of the table's arrays.
     #[cfg(test)]
     pub(super) fn bytes(&self) -> usize {
-        8 * (self.u_left.len() + self.x_left.len() + self.coef.len()) + 4 * self.guide.len()
+        8 * RECORD * self.records.len() + 4 * self.guide.len()
     }
 }
 
@@ -416,6 +464,13 @@ impl Inversion {
             },
             None => self.exact.exact_quantile(u),
         }
+    }
+
+    /// The table's record of the interval of `u`, if the table covers `u` (with
+    /// [`from_record`], the value [`Self::quantile`] gives).
+    #[inline(always)]
+    pub(crate) fn record(&self, u: f64) -> Option<&Record> {
+        self.table.as_ref()?.record(u)
     }
 
     /// The table, if setup met the bound.

@@ -1,7 +1,7 @@
 //! Which uniform variate drives which entity of which parameter.
 
 use super::copula::{Copula, CopulaError, Correlation, ParamVariates};
-use super::dist::{Dist, Support, TableMap, TriangularMap, ZMap};
+use super::dist::{Dist, Support, TableMap, TriangularMap, ZMap, table_quantiles};
 use super::elementary::exp;
 use super::normal::{std_normal_quantile, std_normal_quantiles};
 use super::scope::Scope;
@@ -467,8 +467,9 @@ impl ParamPlan {
     }
 
     /// [`Self::apply`] for beta, PERT and gamma entities: [`TableMap::quantile`]
-    /// of each leader on its gathered uniform, up to [`BATCH`] at a time (no
-    /// dispatch on the distribution per entity), then the twins' copies, the
+    /// of each leader on its gathered uniform, up to [`BATCH`] at a time, the
+    /// polynomials of several leaders evaluated together ([`table_quantiles`]),
+    /// then the twins' copies, the
     /// scenario change and the range check over all entities. The same
     /// operations as [`Dist::quantile`], so the same bits.
     #[inline(always)]
@@ -482,9 +483,7 @@ impl ParamPlan {
     ) -> Result<(), RangeError> {
         let leaders = (&batch.variates, uniforms);
         self.apply_leaders(leaders, network, out, scratch, |start, us, xs| {
-            for ((x, &u), map) in xs.iter_mut().zip(us).zip(&batch.maps[start..]) {
-                *x = map.quantile(u);
-            }
+            table_quantiles(&batch.maps[start..start + us.len()], us, xs);
         })
     }
 
