@@ -184,18 +184,23 @@ pub fn std_normal_cdf(x: f64) -> f64 {
 /// above 0). statrs' `erfc` is off by up to about 1e-11 (Φ(−1) by 1.4e-11),
 /// which as a truncation window's end would be a u-error of that size.
 fn precise_std_normal_cdf(z: f64) -> f64 {
-    use statrs::function::gamma::{gamma_lr, gamma_ur};
-    if z.is_infinite() {
-        return if z < 0.0 { 0.0 } else { 1.0 };
-    }
+    use statrs::function::gamma::{checked_gamma_lr, checked_gamma_ur};
     let half_square = 0.5 * z * z;
-    if half_square == 0.0 {
-        0.5
+    // An infinite or NaN z (a tiny sd) is left to erfc, which maps it as before.
+    let precise = if !half_square.is_finite() {
+        Err(())
+    } else if half_square == 0.0 {
+        Ok(0.5)
     } else if z < 0.0 {
-        0.5 * gamma_ur(0.5, half_square)
+        checked_gamma_ur(0.5, half_square)
+            .map(|q| 0.5 * q)
+            .map_err(|_| ())
     } else {
-        0.5 + 0.5 * gamma_lr(0.5, half_square)
-    }
+        checked_gamma_lr(0.5, half_square)
+            .map(|p| 0.5 + 0.5 * p)
+            .map_err(|_| ())
+    };
+    precise.unwrap_or_else(|()| std_normal_cdf(z))
 }
 
 impl Dist {
@@ -824,6 +829,7 @@ mod tests {
                 (below / mass, above / mass)
             };
             let error = max_u_error(&d, &levels, cdf_sf);
+            eprintln!("truncated normal {min:?}..{max:?} sd: max u-error {error:.2e}");
             assert!(error <= 1e-12, "window {min:?}..{max:?}: u-error {error:e}");
             // The ends, to the precision of Φ⁻¹(Φ(z)), and never outside the window.
             for (u, end) in [(0.0, mean + sd * lo), (1.0, mean + sd * hi)] {
@@ -856,6 +862,7 @@ mod tests {
                 }
             };
             let error = max_u_error(&d, &levels, cdf_sf);
+            eprintln!("triangular {min} {mode} {max}: max u-error {error:.2e}");
             assert!(
                 error <= 1e-12,
                 "triangular {min} {mode} {max}: u-error {error:e}"
@@ -913,6 +920,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A window's end many sd away (z² overflows) is mapped as erfc maps it, not
+    /// a panic of the incomplete gamma.
+    #[test]
+    fn a_window_end_at_an_overflowing_score_does_not_panic() {
+        assert_eq!(precise_std_normal_cdf(-1e300), 0.0);
+        assert_eq!(precise_std_normal_cdf(1e300), 1.0);
+        assert!(precise_std_normal_cdf(f64::NAN).is_nan());
+        let tiny = DistSpec::Normal {
+            mean: 1.0,
+            sd: 1e-300,
+            min: Some(0.0),
+            max: None,
+        };
+        assert!(Dist::new(tiny).is_ok());
     }
 
     #[test]
