@@ -9,9 +9,10 @@
 //! A [`Dist`] can only be built through [`Dist::new`], which rejects impossible
 //! arguments, so an invalid distribution cannot exist after loading.
 
-use super::beta::BetaQuantile;
 use super::elementary::exp;
+use super::pinv::{Inversion, Record, from_records};
 use statrs::function::erf;
+use std::sync::Arc;
 
 pub use super::normal::std_normal_quantile;
 
@@ -76,11 +77,16 @@ enum Kind {
         mean: f64,
         sd: f64,
     },
+    /// `mean + scale·Φ⁻¹(u_lo + u·u_width)` clamped to `[min, max]`: `u_lo` is
+    /// `Φ` at the window's lower end and `scale` the sd, or, for a window whose
+    /// lower end lies above the mean, the mirrored form (`u_lo` the survival
+    /// function `1 − Φ` there, `u_width < 0`, `scale = −sd`), which keeps the
+    /// level's absolute precision where `Φ` is close to 1.
     TruncatedNormal {
         mean: f64,
-        sd: f64,
-        cdf_lo: f64,
-        cdf_width: f64,
+        scale: f64,
+        u_lo: f64,
+        u_width: f64,
         min: f64,
         max: f64,
     },
@@ -88,12 +94,10 @@ enum Kind {
         mu: f64,
         sigma: f64,
     },
-    Beta {
-        quantile: BetaQuantile,
-        min: f64,
-        width: f64,
-    },
-    Gamma(statrs::distribution::Gamma),
+    /// Beta (and PERT) on `[min, min + width]`.
+    Beta(TableMap),
+    /// Gamma: `min` 0, `width` the scale.
+    Gamma(TableMap),
 }
 
 /// Why a set of distribution arguments is impossible.
@@ -175,6 +179,30 @@ pub fn std_normal_cdf(x: f64) -> f64 {
     0.5 * erf::erfc(-x / std::f64::consts::SQRT_2)
 }
 
+/// Standard normal CDF Φ(z) to about 1e-16 relative in the lower tail, as
+/// `½·Q(½, z²/2)` with statrs' regularized incomplete gamma (and `½ + ½·P(½, z²/2)`
+/// above 0). statrs' `erfc` is off by up to about 1e-11 (Φ(−1) by 1.4e-11),
+/// which as a truncation window's end would be a u-error of that size.
+fn precise_std_normal_cdf(z: f64) -> f64 {
+    use statrs::function::gamma::{checked_gamma_lr, checked_gamma_ur};
+    let half_square = 0.5 * z * z;
+    // An infinite or NaN z (a tiny sd) is left to erfc, which maps it as before.
+    let precise = if !half_square.is_finite() {
+        Err(())
+    } else if half_square == 0.0 {
+        Ok(0.5)
+    } else if z < 0.0 {
+        checked_gamma_ur(0.5, half_square)
+            .map(|q| 0.5 * q)
+            .map_err(|_| ())
+    } else {
+        checked_gamma_lr(0.5, half_square)
+            .map(|p| 0.5 + 0.5 * p)
+            .map_err(|_| ())
+    };
+    precise.unwrap_or_else(|()| std_normal_cdf(z))
+}
+
 impl Dist {
     /// Validates the arguments and prepares the quantile function.
     pub fn new(spec: DistSpec) -> Result<Dist, DistError> {
@@ -207,14 +235,14 @@ impl Dist {
                 mode_inside(min, mode, max)?;
                 positive("shape", shape)?;
                 let width = max - min;
-                Kind::Beta {
-                    quantile: BetaQuantile::new(
+                Kind::Beta(TableMap {
+                    inversion: Inversion::beta(
                         1.0 + shape * (mode - min) / width,
                         1.0 + shape * (max - mode) / width,
                     ),
                     min,
                     width,
-                }
+                })
             }
             DistSpec::Normal { mean, sd, min, max } => {
                 finite("mean", mean)?;
@@ -235,24 +263,27 @@ impl Dist {
                 positive("alpha", alpha)?;
                 positive("beta", beta)?;
                 ordered(min, max)?;
-                Kind::Beta {
-                    quantile: BetaQuantile::new(alpha, beta),
+                Kind::Beta(TableMap {
+                    inversion: Inversion::beta(alpha, beta),
                     min,
                     width: max - min,
-                }
+                })
             }
             DistSpec::Gamma { shape, scale } => {
                 positive("shape", shape)?;
                 positive("scale", scale)?;
-                // statrs uses the rate parameterisation.
-                let gamma = statrs::distribution::Gamma::new(shape, 1.0 / scale).map_err(|_| {
-                    DistError::OutOfRange {
+                if !(1.0 / scale).is_finite() {
+                    return Err(DistError::OutOfRange {
                         name: "scale",
                         requirement: "a positive number whose reciprocal is finite",
                         value: scale,
-                    }
-                })?;
-                Kind::Gamma(gamma)
+                    });
+                }
+                Kind::Gamma(TableMap {
+                    inversion: Inversion::gamma(shape),
+                    min: 0.0,
+                    width: scale,
+                })
             }
         };
         Ok(Dist { kind, spec })
@@ -281,9 +312,22 @@ impl Dist {
         if sd == 0.0 {
             return Ok(Kind::Fixed(mean.clamp(lo, hi)));
         }
-        let cdf_lo = std_normal_cdf((lo - mean) / sd);
-        let cdf_hi = std_normal_cdf((hi - mean) / sd);
-        if cdf_hi - cdf_lo <= 1e-12 {
+        let (z_lo, z_hi) = ((lo - mean) / sd, (hi - mean) / sd);
+        let cdf_lo = precise_std_normal_cdf(z_lo);
+        let cdf_hi = precise_std_normal_cdf(z_hi);
+        // Above the median the survival function keeps the absolute precision
+        // that `Φ`, rounded near 1, loses (a window 6 sd up holds 1e-9).
+        let mirrored = cdf_lo > 0.5;
+        let (u_lo, u_hi, scale) = if mirrored {
+            (
+                precise_std_normal_cdf(-z_lo),
+                precise_std_normal_cdf(-z_hi),
+                -sd,
+            )
+        } else {
+            (cdf_lo, cdf_hi, sd)
+        };
+        if (u_hi - u_lo).abs() <= 1e-12 {
             // The window holds (almost) no mass: sampling it by inversion is meaningless.
             return Err(DistError::OutOfRange {
                 name: "min/max",
@@ -293,9 +337,9 @@ impl Dist {
         }
         Ok(Kind::TruncatedNormal {
             mean,
-            sd,
-            cdf_lo,
-            cdf_width: cdf_hi - cdf_lo,
+            scale,
+            u_lo,
+            u_width: u_hi - u_lo,
             min: lo,
             max: hi,
         })
@@ -325,15 +369,7 @@ impl Dist {
                 (m.shift + m.scale * std_normal_quantile(m.u_lo + u * m.u_width))
                     .clamp(m.min, m.max)
             }
-            Kind::Beta {
-                quantile,
-                min,
-                width,
-            } => min + width * quantile.quantile(u),
-            Kind::Gamma(gamma) => {
-                use statrs::distribution::ContinuousCDF;
-                gamma.inverse_cdf(u)
-            }
+            Kind::Beta(map) | Kind::Gamma(map) => map.quantile(u),
         }
     }
 
@@ -380,6 +416,15 @@ impl Dist {
         }
     }
 
+    /// The tabulated inverse CDF of a beta, PERT or gamma distribution, as
+    /// [`Self::quantile`] computes it (`None` for other kinds).
+    pub(crate) fn table_map(&self) -> Option<&TableMap> {
+        match &self.kind {
+            Kind::Beta(map) | Kind::Gamma(map) => Some(map),
+            _ => None,
+        }
+    }
+
     /// How the value follows from a uniform `u` through a standard normal score, for
     /// the normal family: `z = Φ⁻¹(u_lo + u·u_width)`, then `shift + scale·z`
     /// clamped to `[min, max]`, exponentiated for a lognormal; the same operations
@@ -416,16 +461,16 @@ impl Dist {
             Kind::LogNormal { mu, sigma } => Some(plain(mu, sigma, true)),
             Kind::TruncatedNormal {
                 mean,
-                sd,
-                cdf_lo,
-                cdf_width,
+                scale,
+                u_lo,
+                u_width,
                 min,
                 max,
             } => Some(ZMap {
-                u_lo: cdf_lo,
-                u_width: cdf_width,
+                u_lo,
+                u_width,
                 shift: mean,
-                scale: sd,
+                scale,
                 min,
                 max,
                 log: false,
@@ -471,7 +516,7 @@ impl Dist {
                 hi: f64::INFINITY,
                 open_lo: true,
             },
-            Kind::Beta { min, width, .. } => closed(*min, min + width),
+            Kind::Beta(map) => closed(map.min, map.min + map.width),
         }
     }
 }
@@ -504,6 +549,78 @@ impl TriangularMap {
             self.min + root
         } else {
             self.max - root
+        }
+    }
+}
+
+/// A beta, PERT or gamma quantile function: `min + width·Q(u)`, `Q` the
+/// standard family's shared inverse ([`Inversion`], tabulated where setup met
+/// its u-error bound).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct TableMap {
+    pub(crate) inversion: Arc<Inversion>,
+    pub(crate) min: f64,
+    pub(crate) width: f64,
+}
+
+impl TableMap {
+    /// The quantile of level `u`; the batch path and [`Dist::quantile`] both call it.
+    #[inline(always)]
+    pub(crate) fn quantile(&self, u: f64) -> f64 {
+        self.min + self.width * self.inversion.quantile(u)
+    }
+}
+
+/// Levels interpolated together by [`table_quantiles`].
+const LANES: usize = 8;
+
+/// Levels whose intervals [`table_quantiles`] looks up before interpolating any.
+const LOOKUPS: usize = 256;
+
+/// `xs[k] = maps[k].quantile(us[k])` (slices of one length), bit for bit. The
+/// intervals of up to [`LOOKUPS`] levels are looked up first, so that the
+/// cache misses of many tables overlap, then the polynomials of [`LANES`]
+/// levels are evaluated together ([`from_records`]); a group with a level
+/// outside its table's range takes [`TableMap::quantile`] value by value.
+#[inline(always)]
+pub(crate) fn table_quantiles(maps: &[TableMap], us: &[f64], xs: &mut [f64]) {
+    let n = us.len();
+    let (maps, xs) = (&maps[..n], &mut xs[..n]);
+    let outside: &Record = &[0.0; _];
+    let mut records: [&Record; LOOKUPS] = [outside; LOOKUPS];
+    for first in (0..n).step_by(LOOKUPS) {
+        let last = n.min(first + LOOKUPS);
+        let (maps, us, xs) = (&maps[first..last], &us[first..last], &mut xs[first..last]);
+        let mut tabulated = [true; LOOKUPS];
+        for (k, (map, &u)) in maps.iter().zip(us).enumerate() {
+            match map.inversion.record(u) {
+                Some(record) => records[k] = record,
+                None => tabulated[k] = false,
+            }
+        }
+        let groups = us.len() / LANES * LANES;
+        for start in (0..groups).step_by(LANES) {
+            let end = start + LANES;
+            let maps = &maps[start..end];
+            let levels: &[f64; LANES] = us[start..end].try_into().expect("LANES levels");
+            if tabulated[start..end].iter().all(|&t| t) {
+                let group = records[start..end].try_into().expect("LANES records");
+                let values = from_records(group, levels);
+                for ((x, map), v) in xs[start..end].iter_mut().zip(maps).zip(values) {
+                    *x = map.min + map.width * v;
+                }
+            } else {
+                for ((x, map), &u) in xs[start..end].iter_mut().zip(maps).zip(levels) {
+                    *x = map.quantile(u);
+                }
+            }
+        }
+        for ((x, map), &u) in xs[groups..]
+            .iter_mut()
+            .zip(&maps[groups..])
+            .zip(&us[groups..])
+        {
+            *x = map.quantile(u);
         }
     }
 }
@@ -637,6 +754,188 @@ mod tests {
         });
         let expected = -3.0 * (1.0f64 - 0.7).ln();
         assert!((d.quantile(0.7) - expected).abs() < 1e-6 * expected);
+    }
+
+    /// 100,000 equally spaced levels and the tails from 1e-12 to 0.1 and from 0.9
+    /// to 1 − 1e-12, four per decade.
+    fn dense_levels() -> Vec<f64> {
+        let n = 100_000;
+        let mut u: Vec<f64> = (0..n).map(|i| (i as f64 + 0.5) / n as f64).collect();
+        for k in 0..=44 {
+            let tail = 10f64.powf(-1.0 - k as f64 * 0.25);
+            u.extend([tail, 1.0 - tail]);
+        }
+        u
+    }
+
+    /// The largest `|F(Q(u)) − u|` over `levels`, with `F` given as `(cdf, sf)`
+    /// and compared on the survival side above ½ (`1 − u` is exact there), less
+    /// what two ulps of `x` move `F` by: `shift + scale·z` rounds to within an ulp
+    /// or so, which in a narrow window far from 0 (2e-4 wide at 10.6) is 9e-12 of
+    /// its mass, and no double does better than the nearest.
+    fn max_u_error(d: &Dist, levels: &[f64], cdf_sf: impl Fn(f64) -> (f64, f64)) -> f64 {
+        let error = |u: f64| {
+            let tail = |x: f64| {
+                let (cdf, sf) = cdf_sf(x);
+                if u > 0.5 { sf - (1.0 - u) } else { cdf - u }
+            };
+            let x = d.quantile(u);
+            let error = tail(x).abs();
+            let jump = (tail(x.next_up()) - tail(x))
+                .abs()
+                .max((tail(x) - tail(x.next_down())).abs());
+            (error - 2.0 * jump).max(0.0)
+        };
+        levels.iter().map(|&u| error(u)).fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn truncated_normals_meet_the_u_error_bound_also_far_in_the_upper_tail() {
+        let levels = dense_levels();
+        let windows = [
+            (Some(-1.0), Some(2.0)),
+            (Some(0.0), None),
+            (None, Some(1.0)),
+            (Some(6.0), Some(7.0)),
+            (Some(6.0), None),
+            (Some(-7.0), Some(-6.0)),
+            (Some(0.3), Some(0.3001)),
+        ];
+        for (min, max) in windows {
+            let (mean, sd) = (10.0, 2.0);
+            let d = dist(DistSpec::Normal {
+                mean,
+                sd,
+                min: min.map(|m| mean + sd * m),
+                max: max.map(|m| mean + sd * m),
+            });
+            let (lo, hi) = (
+                min.unwrap_or(f64::NEG_INFINITY),
+                max.unwrap_or(f64::INFINITY),
+            );
+            // Differences of Φ below the median, of 1 − Φ above it.
+            let upper = precise_std_normal_cdf(lo) > 0.5;
+            let phi = |z: f64| {
+                if upper {
+                    precise_std_normal_cdf(-z)
+                } else {
+                    precise_std_normal_cdf(z)
+                }
+            };
+            let mass = (phi(hi) - phi(lo)).abs();
+            let cdf_sf = |x: f64| {
+                let z = (x - mean) / sd;
+                let (below, above) = ((phi(z) - phi(lo)).abs(), (phi(hi) - phi(z)).abs());
+                (below / mass, above / mass)
+            };
+            let error = max_u_error(&d, &levels, cdf_sf);
+            eprintln!("truncated normal {min:?}..{max:?} sd: max u-error {error:.2e}");
+            assert!(error <= 1e-12, "window {min:?}..{max:?}: u-error {error:e}");
+            // The ends, to the precision of Φ⁻¹(Φ(z)), and never outside the window.
+            for (u, end) in [(0.0, mean + sd * lo), (1.0, mean + sd * hi)] {
+                let x = d.quantile(u);
+                let inside = x >= mean + sd * lo && x <= mean + sd * hi;
+                let near = x == end || (x - end).abs() <= 1e-14 * end.abs();
+                assert!(inside && near, "window {min:?}..{max:?}: {x} at {u}");
+            }
+        }
+    }
+
+    #[test]
+    fn triangular_quantiles_meet_the_u_error_bound() {
+        let levels = dense_levels();
+        for (min, mode, max) in [
+            (0.0, 5.0, 10.0),
+            (1.0, 1.5, 9.0),
+            (0.0, 0.0, 1.0),
+            (2.0, 3.0, 3.0),
+        ] {
+            let d = dist(DistSpec::Triangular { min, mode, max });
+            let width = max - min;
+            let cdf_sf = |x: f64| {
+                let cdf = (x - min) * (x - min) / (width * (mode - min));
+                let sf = (max - x) * (max - x) / (width * (max - mode));
+                if x < mode {
+                    (cdf, 1.0 - cdf)
+                } else {
+                    (1.0 - sf, sf)
+                }
+            };
+            let error = max_u_error(&d, &levels, cdf_sf);
+            eprintln!("triangular {min} {mode} {max}: max u-error {error:.2e}");
+            assert!(
+                error <= 1e-12,
+                "triangular {min} {mode} {max}: u-error {error:e}"
+            );
+            assert_eq!((d.quantile(0.0), d.quantile(1.0)), (min, max));
+        }
+    }
+
+    /// The interleaved evaluation has the bits of the scalar quantile, in groups
+    /// of [`LANES`] inside the tables, groups with a level outside one, and the
+    /// remainder.
+    #[test]
+    fn table_quantiles_of_many_levels_have_the_scalar_bits() {
+        let specs = (0..37).map(|k| {
+            let position = 0.1 + 0.8 * (k as f64 * 0.618).fract();
+            match k % 3 {
+                0 => DistSpec::Pert {
+                    min: 1.0,
+                    mode: 1.0 + 2.0 * position,
+                    max: 3.0,
+                    shape: 4.0,
+                },
+                1 => DistSpec::Beta {
+                    alpha: 0.5 + 3.0 * position,
+                    beta: 2.0,
+                    min: 0.0,
+                    max: 5.0,
+                },
+                _ => DistSpec::Gamma {
+                    shape: 0.3 + 10.0 * position,
+                    scale: 2.0,
+                },
+            }
+        });
+        let dists: Vec<Dist> = specs.map(dist).collect();
+        let maps: Vec<TableMap> = dists
+            .iter()
+            .map(|d| d.table_map().unwrap().clone())
+            .collect();
+        for shift in 0..5 {
+            let us: Vec<f64> = (0..maps.len())
+                .map(|k| match (k + shift) % 11 {
+                    0 if shift % 2 == 0 => 1e-12,
+                    1 if shift % 2 == 0 => 1.0 - 1e-13,
+                    j => (j as f64 + 0.3) / 11.5,
+                })
+                .collect();
+            let mut xs = vec![0.0; maps.len()];
+            table_quantiles(&maps, &us, &mut xs);
+            for (k, (&x, d)) in xs.iter().zip(&dists).enumerate() {
+                assert_eq!(
+                    x.to_bits(),
+                    d.quantile(us[k]).to_bits(),
+                    "{k}, shift {shift}"
+                );
+            }
+        }
+    }
+
+    /// A window's end many sd away (z² overflows) is mapped as erfc maps it, not
+    /// a panic of the incomplete gamma.
+    #[test]
+    fn a_window_end_at_an_overflowing_score_does_not_panic() {
+        assert_eq!(precise_std_normal_cdf(-1e300), 0.0);
+        assert_eq!(precise_std_normal_cdf(1e300), 1.0);
+        assert!(precise_std_normal_cdf(f64::NAN).is_nan());
+        let tiny = DistSpec::Normal {
+            mean: 1.0,
+            sd: 1e-300,
+            min: Some(0.0),
+            max: None,
+        };
+        assert!(Dist::new(tiny).is_ok());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Which uniform variate drives which entity of which parameter.
 
 use super::copula::{Copula, CopulaError, Correlation, ParamVariates};
-use super::dist::{Dist, Support, TriangularMap, ZMap};
+use super::dist::{Dist, Support, TableMap, TriangularMap, ZMap, table_quantiles};
 use super::elementary::exp;
 use super::normal::{std_normal_quantile, std_normal_quantiles};
 use super::scope::Scope;
@@ -37,6 +37,10 @@ pub struct ParamPlan {
     /// loss, say): the draw is then mapped without a branch per entity (see
     /// [`Self::apply_triangular`]).
     triangular: Option<TriangularBatch>,
+    /// Set when every distribution is beta, PERT or gamma: the draw is then
+    /// mapped leader by leader through their tabulated inverses (see
+    /// [`Self::apply_tables`]).
+    tables: Option<TableBatch>,
     /// Whether some entity takes a variate (some distribution is not degenerate);
     /// a parameter that takes none reads no uniform.
     random: bool,
@@ -84,6 +88,31 @@ impl TriangularBatch {
             mode_cdf: field(|m| m.mode_cdf),
             left_area: field(|m| m.left_area),
             right_area: field(|m| m.right_area),
+            variates: LeaderVariates::of(variate_of, twins),
+        })
+    }
+}
+
+/// The tabulated quantile functions of a parameter's beta, PERT or gamma
+/// leaders (see [`Twins`]); leaders with equal arguments share one table.
+#[derive(Clone, Debug, PartialEq)]
+struct TableBatch {
+    maps: Vec<TableMap>,
+    variates: LeaderVariates,
+}
+
+impl TableBatch {
+    /// The batch form of `dists`, if they are all beta, PERT or gamma and
+    /// `random` (take variates).
+    fn of(dists: &[Dist], variate_of: &[u32], twins: &Twins, random: bool) -> Option<Self> {
+        if !random || dists.is_empty() || dists.iter().any(|d| d.table_map().is_none()) {
+            return None;
+        }
+        let maps = (twins.leaders.iter())
+            .filter_map(|&e| dists[e as usize].table_map().cloned())
+            .collect();
+        Some(TableBatch {
+            maps,
             variates: LeaderVariates::of(variate_of, twins),
         })
     }
@@ -287,6 +316,9 @@ impl ParamPlan {
         if let Some(batch) = &self.triangular {
             return self.apply_triangular(batch, network, uniforms, out, scratch);
         }
+        if let Some(batch) = &self.tables {
+            return self.apply_tables(batch, network, uniforms, out, scratch);
+        }
         // Entities of a shared scope that read one variate through different normal or
         // lognormal distributions (a per-city mean, say) need the same z = Φ⁻¹(u):
         // it is computed once per run of such entities on one variate. Entities of a
@@ -414,19 +446,14 @@ impl ParamPlan {
         out: &mut [f64],
         scratch: &mut BatchScratch,
     ) -> Result<(), RangeError> {
-        let n_leaders = batch.variates.len();
-        for start in (0..n_leaders).step_by(BATCH) {
-            let end = n_leaders.min(start + BATCH);
-            let (us, xs) = (
-                &mut scratch.us[..end - start],
-                &mut scratch.values[..end - start],
-            );
-            batch.variates.read(uniforms, start, us);
+        let leaders = (&batch.variates, uniforms);
+        self.apply_leaders(leaders, network, out, scratch, |start, us, xs| {
+            let end = start + us.len();
             let (min, max) = (&batch.min[start..end], &batch.max[start..end]);
             let mode_cdf = &batch.mode_cdf[start..end];
             let (left_area, right_area) =
                 (&batch.left_area[start..end], &batch.right_area[start..end]);
-            for k in 0..end - start {
+            for k in 0..us.len() {
                 let map = TriangularMap {
                     min: min[k],
                     max: max[k],
@@ -436,6 +463,52 @@ impl ParamPlan {
                 };
                 xs[k] = map.quantile(us[k]);
             }
+        })
+    }
+
+    /// [`Self::apply`] for beta, PERT and gamma entities: [`TableMap::quantile`]
+    /// of each leader on its gathered uniform, up to [`BATCH`] at a time, the
+    /// polynomials of several leaders evaluated together ([`table_quantiles`]),
+    /// then the twins' copies, the
+    /// scenario change and the range check over all entities. The same
+    /// operations as [`Dist::quantile`], so the same bits.
+    #[inline(always)]
+    fn apply_tables(
+        &self,
+        batch: &TableBatch,
+        network: &Network,
+        uniforms: &[f64],
+        out: &mut [f64],
+        scratch: &mut BatchScratch,
+    ) -> Result<(), RangeError> {
+        let leaders = (&batch.variates, uniforms);
+        self.apply_leaders(leaders, network, out, scratch, |start, us, xs| {
+            table_quantiles(&batch.maps[start..start + us.len()], us, xs);
+        })
+    }
+
+    /// The frame of a batch mapping: `map(start, us, xs)` sets the values `xs` of
+    /// leaders `start..start + us.len()` from their uniforms `us`, up to
+    /// [`BATCH`] at a time; then the values go to the leaders' entities, the
+    /// twins copy them, and [`Self::finish_batch`] ends the draw.
+    #[inline(always)]
+    fn apply_leaders(
+        &self,
+        (variates, uniforms): (&LeaderVariates, &[f64]),
+        network: &Network,
+        out: &mut [f64],
+        scratch: &mut BatchScratch,
+        mut map: impl FnMut(usize, &[f64], &mut [f64]),
+    ) -> Result<(), RangeError> {
+        let n_leaders = variates.len();
+        for start in (0..n_leaders).step_by(BATCH) {
+            let end = n_leaders.min(start + BATCH);
+            let (us, xs) = (
+                &mut scratch.us[..end - start],
+                &mut scratch.values[..end - start],
+            );
+            variates.read(uniforms, start, us);
+            map(start, us, xs);
             for (&x, &e) in xs.iter().zip(&self.twins.leaders[start..end]) {
                 out[e as usize] = x;
             }
@@ -571,6 +644,7 @@ impl SamplingPlan {
                 scope,
                 z_batch: ZBatch::of(&dists, &variate_of, &twins, random),
                 triangular: TriangularBatch::of(&dists, &variate_of, &twins, random),
+                tables: TableBatch::of(&dists, &variate_of, &twins, random),
                 dists,
                 variate_of,
                 any_checked: checked.contains(&true),
@@ -902,6 +976,7 @@ impl SamplingPlan {
             plan.z_batch = ZBatch::of(&plan.dists, &plan.variate_of, &plan.twins, random);
             plan.triangular =
                 TriangularBatch::of(&plan.dists, &plan.variate_of, &plan.twins, random);
+            plan.tables = TableBatch::of(&plan.dists, &plan.variate_of, &plan.twins, random);
             let plain_scores = plan
                 .z_batch
                 .as_ref()
@@ -1353,6 +1428,17 @@ mod tests {
         Network::new(provinces, cities, Vec::new())
     }
 
+    /// The variant of `base` whose `distribution_loss` of cities 2 and 3 is
+    /// changed to `x·0.5 + 0.01`.
+    fn loss_changed_in_cities_2_and_3(net: &Network, base: &SamplingPlan) -> SamplingPlan {
+        let change = Change::Affine {
+            scale: 0.5,
+            shift: 0.01,
+        };
+        base.variant(net, &[(Param::DistributionLoss, vec![2, 3], change)])
+            .unwrap()
+    }
+
     /// Triangular parameters are mapped in a batch, shared per province (with
     /// twins) or per city, and a scenario change on some entities: every value
     /// has the bits of the textbook inverse CDF, branch and all.
@@ -1374,13 +1460,7 @@ mod tests {
                 _ => None,
             }
         });
-        let change = Change::Affine {
-            scale: 0.5,
-            shift: 0.01,
-        };
-        let variant = base
-            .variant(&net, &[(Param::DistributionLoss, vec![2, 3], change)])
-            .unwrap();
+        let variant = loss_changed_in_cities_2_and_3(&net, &base);
         let textbook = |(min, mode, max): (f64, f64, f64), u: f64| {
             let width = max - min;
             if u < (mode - min) / width {
@@ -1436,6 +1516,73 @@ mod tests {
         // Provinces share a variate: the per-province parameter has two leaders.
         let leaders = &base.params[Param::DistributionLoss.index()].twins.leaders;
         assert_eq!(leaders.len(), 2);
+    }
+
+    /// PERT, beta and gamma parameters are mapped through their tables in a
+    /// batch, per city, per province (with twins) and global, with a scenario
+    /// change on some entities: every value has the bits of [`Dist::quantile`],
+    /// inside the tables' range and outside it (the exact fallback).
+    #[test]
+    fn table_batches_give_the_scalar_quantiles_bit_for_bit() {
+        let net = alternating_cities();
+        let dist = |spec| Dist::new(spec).unwrap();
+        let base = plan_with(&net, |p, n| {
+            let per = |f: &dyn Fn(usize) -> DistSpec| (0..n).map(|c| dist(f(c))).collect();
+            match p {
+                Param::CityGenerationTwh => Some((
+                    Scope::Own,
+                    per(&|c| DistSpec::Pert {
+                        min: 1.0 + c as f64,
+                        mode: 1.5 + 1.7 * c as f64,
+                        max: 3.0 + 3.0 * c as f64,
+                        shape: 4.0,
+                    }),
+                )),
+                Param::DistributionLoss => Some((
+                    Scope::Province,
+                    per(&|c| DistSpec::Beta {
+                        alpha: [0.7, 40.0][c % 2],
+                        beta: [2.5, 7.0][c % 2],
+                        min: 0.02,
+                        max: 0.08,
+                    }),
+                )),
+                Param::VktKm => Some((
+                    Scope::Global,
+                    per(&|c| DistSpec::Gamma {
+                        shape: [0.3, 2.5, 20.0][c % 3],
+                        scale: 1000.0,
+                    }),
+                )),
+                _ => None,
+            }
+        });
+        let variant = loss_changed_in_cities_2_and_3(&net, &base);
+        let params = [
+            Param::CityGenerationTwh,
+            Param::DistributionLoss,
+            Param::VktKm,
+        ];
+        for p in params {
+            assert!(base.params[p.index()].tables.is_some(), "{p:?} in a batch");
+        }
+        let leaders = |p: Param| base.params[p.index()].twins.leaders.len();
+        assert_eq!((leaders(params[1]), leaders(params[2])), (2, 3));
+        let levels = [1e-12, 0.3, 0.5, 0.999, 1.0 - 1e-12, 0.01, 1e-5];
+        let mut values = ParamValues::new(&net);
+        for shift in 0..levels.len() {
+            let u: Vec<f64> = (0..base.n_variates())
+                .map(|v| levels[(v + shift) % levels.len()])
+                .collect();
+            for plan in [&base, &variant] {
+                plan.apply(&net, &u, &mut values).unwrap();
+                for p in params {
+                    let got: Vec<u64> = values.get(p).iter().map(|x| x.to_bits()).collect();
+                    let expected = straightforward(&plan.params[p.index()], &u);
+                    assert_eq!(got, expected, "{p:?}, shift {shift}");
+                }
+            }
+        }
     }
 
     /// A batch whose entities are twins of a few (a global per-city parameter
