@@ -144,12 +144,14 @@ impl PilotMoments {
     }
 
     /// The sketch setup for this series: [`Self::relative_accuracy`], and the
-    /// extremes counted where the pilot saw a value at its min or max twice (a
-    /// point mass there; a continuous series has each once).
+    /// extremes counted where the pilot saw a value other than 0 at its min or
+    /// max twice (a point mass there; a continuous series has each once, and a
+    /// point mass at 0 is exact anyway, in the sketch's zero count).
     pub fn resolution(&self) -> Resolution {
+        let mass_at = |at: u64, x: f64| at >= 2 && x != 0.0;
         Resolution {
             alpha: self.relative_accuracy(),
-            counts_extremes: self.at_min >= 2 || self.at_max >= 2,
+            counts_extremes: mass_at(self.at_min, self.min) || mass_at(self.at_max, self.max),
         }
     }
 
