@@ -13,7 +13,8 @@ use crate::output::{
 
 /// How the quantiles are defined and estimated, for the manifest.
 pub const QUANTILE_METHOD: &str = "inverted empirical CDF (Hyndman-Fan type 1: the ceil(q*n)-th smallest draw), \
-     estimated from a mergeable DDSketch-style log-bucket sketch, clamped to the exact min and max; \
+     estimated from a mergeable DDSketch-style log-bucket sketch whose relative accuracy each series gets from the \
+     first 256 draws (see quantile_accuracy), clamped to the exact min and max; \
      bounds_mcse by the binomial order-statistic method";
 
 /// How exact quantiles are defined and computed (`--exact`), for the manifest.
