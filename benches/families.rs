@@ -4,7 +4,8 @@
 //! lognormal, truncated normal, triangular, PERT, beta, gamma; and PERTs of one
 //! shape, different bounds, which share one table), every other
 //! parameter fixed; and whole runs of the default config and of a config whose
-//! cities each draw their own PERT (`benches/china-285-pert.toml`), at 1 and 2
+//! cities each draw their own PERT (`benches/china-285-pert.toml`) and of the same
+//! network with normals (`benches/china-285-normal.toml`), at 1 and 2
 //! threads. Also prints the set-up time of 285 distinct PERT, beta and gamma
 //! tables, and each family's sampler time as a ratio to the normal's (medians of
 //! one session).
@@ -242,9 +243,9 @@ fn sampler(c: &mut Criterion) {
     }
 }
 
-/// Whole runs of 32,768 draws of the default config and of the per-city PERT
-/// config, at 1 and 2 threads (1 only on one core). Measured in one group, so
-/// that criterion prints them together.
+/// Whole runs of 32,768 draws of the default config, of the per-city PERT config
+/// and of the same network with per-city normals, at 1 and 2 threads (1 only on
+/// one core). Measured in one group, so that criterion prints them together.
 fn whole_runs(c: &mut Criterion) {
     let draws = 32_768;
     let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
@@ -255,6 +256,7 @@ fn whole_runs(c: &mut Criterion) {
     for (name, path) in [
         ("china-285", "configs/china-285.toml"),
         ("china-285-pert", "benches/china-285-pert.toml"),
+        ("china-285-normal", "benches/china-285-normal.toml"),
     ] {
         let mut config = config(path);
         config.run.draws = draws;

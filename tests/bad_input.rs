@@ -1036,3 +1036,22 @@ fn an_output_path_that_is_a_file_is_refused_before_sampling() {
         "{stderr}"
     );
 }
+
+/// A parameter that fails does not make the default's scenarios, which change the
+/// intensities of lines and cities that have one of their own, look as if they
+/// selected none: which entities have an intensity of their own is not known yet.
+#[test]
+fn a_failing_parameter_does_not_make_scenarios_select_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    succeeds(dir.path(), &["init", "start"]);
+    let start = dir.path().join("start");
+    edit(
+        &start,
+        "china-285.toml",
+        "dist = \"lognormal\"\nmean = { column = \"consumption_twh\" }\ncv = { column = \"consumption_cv\" }",
+        "dist = \"normal\"\nmean = { column = \"consumption_twh\" }\ncv = { column = \"consumption_cv\" }\nmin = 0.0",
+    );
+    let message = refused(&start, &["validate", "china-285.toml"]);
+    assert!(message.contains("leaves the physical range"), "{message}");
+    assert!(!message.contains("selects no"), "{message}");
+}

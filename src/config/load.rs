@@ -5,7 +5,7 @@ use std::path::Path;
 
 use evcarbon_engine::sampling::{SamplerKind, SamplingPlan};
 use evcarbon_engine::stats::level_label;
-use evcarbon_model::{Headline, Model};
+use evcarbon_model::{Headline, Model, OwnIntensities};
 
 use super::accounting::read_accounting;
 use super::builtin::{BUILTIN_CONFIG, builtin_files};
@@ -127,9 +127,20 @@ pub fn load_from(
     let ready = run.is_some() && ice_basis.is_some() && resolved.is_some() && diags.is_empty();
     if !ready {
         // Still check the scenarios' names and values against the tables, so that a
-        // typo there is not hidden behind one elsewhere.
+        // typo there is not hidden behind one elsewhere. Which links and cities have
+        // an intensity of their own is known only once the parameters resolved;
+        // until then every one is taken to have one, so that a scenario is not
+        // wrongly told that it selects none.
         if let (Some(network), Some(data)) = (&network, &data) {
-            scenarios::read(&src, &mut diags, &root, network, data, None);
+            let own = match &resolved {
+                Some(r) => r.own.clone(),
+                None => OwnIntensities {
+                    links: vec![true; network.links().len()],
+                    cities: vec![true; network.cities().len()],
+                },
+            };
+            let network = network.clone().with_own_intensities(own);
+            scenarios::read(&src, &mut diags, &root, &network, data, None);
         }
         return Err(ConfigError::Invalid(diags));
     }
