@@ -1,11 +1,15 @@
 //! The check, after a run, that every reported quantile meets the stated accuracy:
 //! within 0.01 sd and 0.1 % of the exact empirical quantile of the same draws.
+//!
+//! It reads the rows the output tables are written from: each row's
+//! `sketch_error` is the largest error bound among its median and bounds, so
+//! `sketch_error / sd` is the row's worst quantile in standard deviations. The
+//! headline quantile grid is checked point by point from its sketch.
 
-use evcarbon_engine::sampling::DrawSeries;
-use evcarbon_engine::stats::{ABSOLUTE_ACCURACY_SD, Accumulator, RELATIVE_ACCURACY};
-use evcarbon_model::{CityMetric, ProvinceMetric};
+use evcarbon_engine::stats::{
+    ABSOLUTE_ACCURACY_SD, RELATIVE_ACCURACY, SketchCounts, Summary, quantile_error_bound,
+};
 
-use crate::config::Config;
 use crate::output::QuantileAccuracy;
 
 /// Examples of quantiles that miss the bound, kept for the manifest.
@@ -20,135 +24,88 @@ const GUARANTEE: &str = "every reported quantile (medians, interval bounds, the 
 /// The guarantee of an `--exact` run.
 const EXACT: &str = "exact order statistics of every draw (--exact)";
 
-/// The accuracy record of a run's reported quantiles, the headline grids in
-/// `grid_steps` steps. With `exact`, the quantiles are order statistics and only
-/// the count is filled in.
-pub(super) fn quantile_accuracy(
-    config: &Config,
-    acc: &Accumulator,
-    exact: bool,
-    grid_steps: u32,
-) -> QuantileAccuracy {
-    let mut check = Check::new(acc, &config.run.levels, grid_steps);
-    let layout = config.model.layout();
-    let net = config.model.network();
-    let series = DrawSeries::new(&config.model, config.scenarios.len());
-    let blocks = std::iter::once((String::new(), 0)).chain(
-        (config.scenarios.iter().enumerate()).map(|(s, scenario)| {
-            (
-                format!("scenario {} delta ", scenario.name),
-                series.delta(s),
-            )
-        }),
-    );
-    for (prefix, offset) in blocks {
-        for (c, city) in net.cities().iter().enumerate() {
-            for m in CityMetric::ALL {
-                let label = || format!("{prefix}city {} {}", city.id, m.name());
-                check.row(offset + layout.city(m, c), label);
-            }
-        }
-        for (p, province) in net.provinces().iter().enumerate() {
-            for m in ProvinceMetric::ALL {
-                let label = || format!("{prefix}province {} {}", province.id, m.name());
-                check.row(offset + layout.province(m, p), label);
-            }
-        }
-        for (k, h) in layout.headlines().iter().enumerate() {
-            let label = || format!("{prefix}headline {}", h.name());
-            check.row(offset + layout.headline(k), label);
-        }
-    }
-    for (s, scenario) in config.scenarios.iter().enumerate() {
-        for (k, h) in layout.headlines().iter().enumerate() {
-            let label = || format!("scenario {} headline {}", scenario.name, h.name());
-            check.row(series.scenario_headline(s, k), label);
-        }
-    }
-    for (k, h) in layout.headlines().iter().enumerate() {
-        let label = || format!("headline {} quantile grid", h.name());
-        check.grid(layout.headline(k), label);
-    }
-    check.finish(exact)
-}
-
-/// The running maxima of the check.
-struct Check<'a> {
-    acc: &'a Accumulator,
-    /// The probabilities of a row's median and bounds.
-    row_probabilities: Vec<f64>,
-    /// The inner points of the headline quantile grid (its ends are the exact
-    /// min and max).
-    grid_probabilities: Vec<f64>,
+/// The running record of the check.
+pub(super) struct AccuracyCheck {
+    /// Quantiles per table row: the median and two bounds per level.
+    per_row: u64,
+    /// The relative bound of a quantile that is not exact: that of the coarsest
+    /// sketch (`α/(1 − α)` with rounding), the largest any series has.
+    relative_bound: f64,
     record: QuantileAccuracy,
 }
 
-impl<'a> Check<'a> {
-    fn new(acc: &'a Accumulator, levels: &[f64], grid_steps: u32) -> Check<'a> {
-        let bounds = levels
-            .iter()
-            .flat_map(|&l| [(1.0 - l) / 2.0, (1.0 + l) / 2.0]);
-        let alphas: Vec<f64> = acc.resolutions().iter().map(|r| r.alpha).collect();
+impl AccuracyCheck {
+    /// A check of rows with `levels` intervals, for sketches of accuracies
+    /// `alphas` (one per series).
+    pub(super) fn new(levels: usize, alphas: &[f64]) -> AccuracyCheck {
         let fold = |f: fn(f64, f64) -> f64, start| alphas.iter().copied().fold(start, f);
-        Check {
-            acc,
-            row_probabilities: std::iter::once(0.5).chain(bounds).collect(),
-            grid_probabilities: (1..grid_steps)
-                .map(|k| f64::from(k) / f64::from(grid_steps))
-                .collect(),
+        let coarsest = fold(f64::max, 0.0);
+        AccuracyCheck {
+            per_row: 1 + 2 * levels as u64,
+            relative_bound: quantile_error_bound(coarsest, 1.0),
             record: QuantileAccuracy {
                 absolute_sd: ABSOLUTE_ACCURACY_SD,
                 relative: RELATIVE_ACCURACY,
                 finest_alpha: fold(f64::min, f64::INFINITY),
-                coarsest_alpha: fold(f64::max, 0.0),
+                coarsest_alpha: coarsest,
                 ..QuantileAccuracy::default()
             },
         }
     }
 
-    /// Checks the median and bounds of the row of series `i`.
-    fn row(&mut self, i: usize, label: impl Fn() -> String) {
-        let probabilities = std::mem::take(&mut self.row_probabilities);
-        self.quantiles(i, &probabilities, label);
-        self.row_probabilities = probabilities;
+    /// Checks a table row's median and bounds through its `sketch_error` (NaN or
+    /// infinite, as after a collapsed sketch, counts as missed).
+    pub(super) fn row(&mut self, summary: &Summary, label: impl Fn() -> String) {
+        self.record.quantiles_checked += self.per_row - 1;
+        self.quantile(summary.sketch_error, summary.sd, None, label);
     }
 
-    /// Checks the inner points of the headline quantile grid of series `i`.
-    fn grid(&mut self, i: usize, label: impl Fn() -> String) {
-        let probabilities = std::mem::take(&mut self.grid_probabilities);
-        self.quantiles(i, &probabilities, label);
-        self.grid_probabilities = probabilities;
+    /// Checks the inner points of a headline's quantile grid (its ends are the
+    /// exact min and max), `steps` steps, from the sketch's `counts`; `sd` is the
+    /// headline's.
+    pub(super) fn grid(
+        &mut self,
+        counts: &SketchCounts<'_>,
+        steps: u32,
+        sd: f64,
+        label: impl Fn() -> String,
+    ) {
+        for k in 1..steps {
+            let p = f64::from(k) / f64::from(steps);
+            let value = counts.quantile(p);
+            let at = || format!("{} at p = {p}", label());
+            self.quantile(counts.quantile_error(p), sd, Some(value), at);
+        }
     }
 
-    fn quantiles(&mut self, i: usize, probabilities: &[f64], label: impl Fn() -> String) {
-        let sketch = self.acc.sketch(i);
-        let counts = sketch.counts();
-        let sd = self.acc.moments(i).1;
-        for &p in probabilities {
-            let (error, value) = (counts.quantile_error(p), counts.quantile(p));
-            let in_sd = if error == 0.0 { 0.0 } else { error / sd };
-            let relative = if error == 0.0 {
-                0.0
-            } else {
-                error / value.abs()
-            };
-            let r = &mut self.record;
-            r.quantiles_checked += 1;
-            r.largest_error_sd = nan_max(r.largest_error_sd, in_sd);
-            r.largest_error_relative = nan_max(r.largest_error_relative, relative);
-            // Written so that NaN and ∞ (no bound) count as missed.
-            let met = in_sd <= ABSOLUTE_ACCURACY_SD && relative <= RELATIVE_ACCURACY;
-            if !met {
-                r.not_met += 1;
-                if r.not_met_examples.len() < EXAMPLES {
-                    r.not_met_examples
-                        .push(format!("{} at p = {p}: error bound {in_sd:.3} sd", label()));
-                }
+    /// One quantile (or a row's worst) with error bound `error`; `value` when the
+    /// quantile is known, for its relative error (a row's is the coarsest
+    /// sketch's bound).
+    fn quantile(&mut self, error: f64, sd: f64, value: Option<f64>, label: impl Fn() -> String) {
+        let in_sd = if error == 0.0 { 0.0 } else { error / sd };
+        let relative = match value {
+            _ if error == 0.0 => 0.0,
+            Some(v) => error / v.abs(),
+            None => self.relative_bound,
+        };
+        let r = &mut self.record;
+        r.quantiles_checked += 1;
+        r.largest_error_sd = nan_max(r.largest_error_sd, in_sd);
+        r.largest_error_relative = nan_max(r.largest_error_relative, relative);
+        // Written so that NaN and ∞ (no bound) count as missed.
+        let met = in_sd <= ABSOLUTE_ACCURACY_SD && relative <= RELATIVE_ACCURACY;
+        if !met {
+            r.not_met += 1;
+            if r.not_met_examples.len() < EXAMPLES {
+                r.not_met_examples
+                    .push(format!("{}: error bound {in_sd:.3} sd", label()));
             }
         }
     }
 
-    fn finish(mut self, exact: bool) -> QuantileAccuracy {
+    /// The record; with `exact`, the quantiles are order statistics and only the
+    /// count is kept.
+    pub(super) fn finish(mut self, exact: bool) -> QuantileAccuracy {
         if exact {
             return QuantileAccuracy {
                 guarantee: EXACT.to_string(),
@@ -167,5 +124,86 @@ fn nan_max(a: f64, b: f64) -> f64 {
         f64::NAN
     } else {
         a.max(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use evcarbon_engine::stats::{Interval, QuantileSketch};
+
+    fn summary(sd: f64, sketch_error: f64) -> Summary {
+        Summary {
+            draws: 1000,
+            mean: 10.0,
+            sd,
+            mcse: sd / 31.6,
+            median: 10.0,
+            intervals: vec![Interval {
+                level: 0.9,
+                lo: 9.0,
+                hi: 11.0,
+            }],
+            bounds_mcse: 0.01,
+            sketch_error,
+        }
+    }
+
+    /// Rows within the bound pass; one above it, one without a bound (a collapsed
+    /// sketch) and one with no spread but an error are counted and named.
+    #[test]
+    fn counts_and_names_the_quantiles_that_miss() {
+        let mut check = AccuracyCheck::new(1, &[0.0009, 0.0009 / 8.0]);
+        check.row(&summary(1.0, 0.009), || "a".to_string());
+        check.row(&summary(1.0, 0.0), || "exact".to_string());
+        check.row(&summary(1.0, 0.02), || "wide".to_string());
+        check.row(&summary(1.0, f64::INFINITY), || "collapsed".to_string());
+        check.row(&summary(0.0, 1e-6), || "no spread".to_string());
+        let r = check.finish(false);
+        assert_eq!(r.quantiles_checked, 5 * 3);
+        assert_eq!(r.not_met, 3);
+        assert_eq!(
+            r.not_met_examples,
+            [
+                "wide: error bound 0.020 sd",
+                "collapsed: error bound inf sd",
+                "no spread: error bound inf sd"
+            ]
+        );
+        assert_eq!(r.largest_error_sd, f64::INFINITY);
+        assert!((r.largest_error_relative - 0.0009 / 0.9991).abs() < 1e-9);
+        assert_eq!((r.finest_alpha, r.coarsest_alpha), (0.0009 / 8.0, 0.0009));
+        assert!(r.guarantee.contains("0.01 sd"));
+    }
+
+    /// The grid is checked point by point from the sketch: a sketch of a narrow
+    /// series at the default accuracy misses, one at a fine enough accuracy
+    /// meets the bound; an exact run keeps only the count.
+    #[test]
+    fn checks_the_grid_from_the_sketch() {
+        let values: Vec<f64> = (0..10_000)
+            .map(|i| 100.0 + (i as f64 * 0.37).sin())
+            .collect();
+        let sd = (values.iter().map(|x| (x - 100.0).powi(2)).sum::<f64>() / 9_999.0).sqrt();
+        let grid = |alpha: f64| {
+            let mut sketch = QuantileSketch::with_params(alpha, 1 << 16).unwrap();
+            values.iter().for_each(|&x| sketch.insert(x));
+            let mut check = AccuracyCheck::new(1, &[alpha]);
+            check.grid(&sketch.counts(), 100, sd, || "h".to_string());
+            check
+        };
+        let coarse = grid(0.0009).finish(false);
+        assert_eq!(coarse.quantiles_checked, 99);
+        assert!(
+            coarse.not_met > 0 && coarse.largest_error_sd > 0.01,
+            "{coarse:?}"
+        );
+        assert!(coarse.not_met_examples[0].starts_with("h at p = "));
+        let fine = grid(0.0009 / 64.0).finish(false);
+        assert_eq!(fine.not_met, 0, "{fine:?}");
+        assert!(fine.largest_error_sd <= 0.01 && fine.largest_error_relative <= 0.001);
+        let exact = grid(0.0009).finish(true);
+        assert_eq!((exact.quantiles_checked, exact.not_met), (99, 0));
+        assert_eq!(exact.largest_error_sd, 0.0);
     }
 }

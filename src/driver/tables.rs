@@ -5,10 +5,11 @@ use evcarbon_engine::sampling::{CHUNK_SIZE, DrawSeries};
 use evcarbon_engine::stats::{Accumulator, DEFAULT_RELATIVE_ACCURACY, QuantileSketch, Summary};
 use evcarbon_model::{City, CityMetric, Headline, ProvinceMetric};
 
+use super::accuracy::AccuracyCheck;
 use crate::config::Config;
 use crate::output::{
-    CityRow, ConvergenceRow, HeadlineQuantileRow, HeadlineRow, Provenance, ProvinceRow, RunInfo,
-    RunResults, ScenarioDeltaRow, ScenarioHeadlineRow, Telemetry,
+    CityRow, ConvergenceRow, HeadlineQuantileRow, HeadlineRow, Provenance, ProvinceRow,
+    QuantileAccuracy, RunInfo, RunResults, ScenarioDeltaRow, ScenarioHeadlineRow, Telemetry,
 };
 
 /// How the quantiles are defined and estimated, for the manifest.
@@ -107,18 +108,9 @@ pub fn results(
             (h.name().to_string(), reason)
         })
         .collect();
-    let quantile_accuracy =
-        super::accuracy::quantile_accuracy(config, acc, exact.is_some(), QUANTILE_GRID_STEPS);
-    let mut provenance = provenance(config, acc, exact.is_some());
-    if quantile_accuracy.not_met > 0 {
-        provenance.notes.push(format!(
-            "{} of {} reported quantiles may be further than 0.01 sd from the exact ones (see quantile_accuracy)",
-            quantile_accuracy.not_met, quantile_accuracy.quantiles_checked
-        ));
-    }
-    RunResults {
-        provenance,
-        quantile_accuracy,
+    let mut results = RunResults {
+        provenance: provenance(config, acc, exact.is_some()),
+        quantile_accuracy: QuantileAccuracy::default(),
         telemetry,
         cities,
         provinces,
@@ -130,7 +122,63 @@ pub fn results(
         scenario_deltas: scenario_deltas(config, &summary),
         scenario_headlines,
         drivers: None,
+    };
+    let accuracy = quantile_accuracy(config, acc, &results, exact.is_some());
+    if accuracy.not_met > 0 {
+        results.provenance.notes.push(format!(
+            "{} of {} reported quantiles may be further than 0.01 sd from the exact ones (see quantile_accuracy)",
+            accuracy.not_met, accuracy.quantiles_checked
+        ));
     }
+    results.quantile_accuracy = accuracy;
+    results
+}
+
+/// Checks every row's median and bounds, and each headline's quantile grid,
+/// against the stated accuracy.
+fn quantile_accuracy(
+    config: &Config,
+    acc: &Accumulator,
+    results: &RunResults,
+    exact: bool,
+) -> QuantileAccuracy {
+    let alphas: Vec<f64> = acc.resolutions().iter().map(|r| r.alpha).collect();
+    let mut check = AccuracyCheck::new(config.run.levels.len(), &alphas);
+    for r in &results.cities {
+        check.row(&r.summary, || format!("city {} {}", r.city_id, r.metric));
+    }
+    for r in &results.provinces {
+        check.row(&r.summary, || {
+            format!("province {} {}", r.province, r.metric)
+        });
+    }
+    for r in &results.headlines {
+        check.row(&r.summary, || format!("headline {}", r.metric));
+    }
+    for r in &results.scenario_deltas {
+        let entity = (r.city_id.as_deref())
+            .or(r.province.as_deref())
+            .unwrap_or("");
+        let label = || {
+            format!(
+                "scenario {} delta {} {entity} {}",
+                r.scenario, r.row_kind, r.metric
+            )
+        };
+        check.row(&r.summary, label);
+    }
+    for r in &results.scenario_headlines {
+        let label = || format!("scenario {} headline {}", r.scenario, r.row.metric);
+        check.row(&r.row.summary, label);
+    }
+    let layout = config.model.layout();
+    for (k, h) in layout.headlines().iter().enumerate() {
+        let series = layout.headline(k);
+        let label = || format!("headline {} quantile grid", h.name());
+        let (counts, sd) = (acc.sketch(series).counts(), acc.moments(series).1);
+        check.grid(&counts, QUANTILE_GRID_STEPS, sd, label);
+    }
+    check.finish(exact)
 }
 
 /// Steps of the probability grid of `headline_quantiles.parquet`.
